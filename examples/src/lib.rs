@@ -1,0 +1,1 @@
+//! Runnable examples of sutegi; see examples/README.md.

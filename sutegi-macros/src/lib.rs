@@ -1,0 +1,1 @@
+//! Route attribute macros for sutegi (placeholder while the crate is built).

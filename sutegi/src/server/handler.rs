@@ -1,0 +1,75 @@
+//! The contract between the server and what it serves: the [`Handler`]
+//! trait (answer a request, render a refusal, say a route's body limit,
+//! hear that shutdown began) and [`IntoHandler`], which `serve` takes.
+//!
+//! The server knows nothing of routes or JSON: a router implements these
+//! hooks to make the server's own refusals match its error shape and to
+//! raise body limits per route.
+
+use std::io;
+
+use super::request::{Method, Request};
+use super::response::{status_reason, Response};
+
+/// Something that answers requests, shared by every worker.
+///
+/// Closures `Fn(Request) -> Response + Send + Sync + 'static` implement it,
+/// so the smallest server is
+///
+/// ```no_run
+/// sutegi::serve("127.0.0.1:8080", |_req: sutegi::Request| sutegi::Response::text("hi"))
+/// # .unwrap();
+/// ```
+pub trait Handler: Send + Sync + 'static {
+    /// Answers one request. A panic here becomes a 500 for this request;
+    /// the worker lives on.
+    fn handle(&self, request: Request) -> Response;
+
+    /// Renders a refusal the server makes before (or instead of) calling
+    /// [`handle`](Handler::handle): a malformed request, a body too large, a
+    /// timeout, a panic. The default is plain text `<reason>: <message>`.
+    fn refuse(&self, status: u16, message: &str) -> Response {
+        let body = format!("{}: {}\n", status_reason(status), message);
+        Response::with_body(status, body).header("Content-Type", "text/plain; charset=utf-8")
+    }
+
+    /// The body limit for this method and path, asked when a request head
+    /// arrives (before `100 Continue` is sent or 413 decided). `None` keeps
+    /// [`Limits::max_body_bytes`](super::Limits::max_body_bytes).
+    fn body_limit(&self, method: Method, path: &str) -> Option<u64> {
+        let _ = (method, path);
+        None
+    }
+
+    /// Called once when shutdown begins, before the listener closes (health
+    /// routes start answering 503 here).
+    fn shutdown_started(&self) {}
+}
+
+impl<F> Handler for F
+where
+    F: Fn(Request) -> Response + Send + Sync + 'static,
+{
+    fn handle(&self, request: Request) -> Response {
+        self(request)
+    }
+}
+
+/// What [`serve`](super::serve) accepts: a [`Handler`], or something that
+/// checks itself and becomes one (a `Router`, whose conflicts are reported
+/// here as an `InvalidInput` error before the socket is bound).
+pub trait IntoHandler {
+    /// The handler that serves.
+    type Handler: Handler;
+
+    /// Checks and builds the handler.
+    fn into_server_handler(self) -> io::Result<Self::Handler>;
+}
+
+impl<H: Handler> IntoHandler for H {
+    type Handler = H;
+
+    fn into_server_handler(self) -> io::Result<H> {
+        Ok(self)
+    }
+}

@@ -1,0 +1,299 @@
+//! What a handler answers: a status, header fields and a [`Body`], either
+//! fully buffered bytes or a stream produced on a thread of its own.
+//!
+//! The server adds the framing (`Content-Length` or chunked), `Date` and
+//! `Connection` itself when it writes a response (see
+//! [`write_response`](super::write_response)); any framing header a handler
+//! sets is ignored, so a response always carries exactly one.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io;
+
+use super::sink::{SseSink, StreamSink};
+
+/// A header field name or value: static text costs no allocation.
+pub type HeaderText = Cow<'static, str>;
+
+/// A producer of a streamed body: it runs on a stream thread and writes to a
+/// [`StreamSink`] until it returns. An error (the client went away, the
+/// server is shutting down) ends the stream.
+pub type Producer = Box<dyn FnOnce(&mut StreamSink) -> io::Result<()> + Send + 'static>;
+
+/// A response body: bytes known up front, or a stream.
+pub enum Body {
+    /// A fully buffered body, sent with `Content-Length`.
+    Bytes(Cow<'static, [u8]>),
+    /// A streamed body: `Transfer-Encoding: chunked` on HTTP/1.1 (each sink
+    /// write is one chunk, flushed at once), delimited by closing the
+    /// connection on HTTP/1.0.
+    Stream(Producer),
+}
+
+impl Body {
+    /// An empty body.
+    pub const fn empty() -> Body {
+        Body::Bytes(Cow::Borrowed(b""))
+    }
+
+    /// A streamed body whose producer writes raw bytes.
+    pub fn stream<F>(producer: F) -> Body
+    where
+        F: FnOnce(&mut StreamSink) -> io::Result<()> + Send + 'static,
+    {
+        Body::Stream(Box::new(producer))
+    }
+
+    /// A streamed body of Server-Sent Events. The sink also sends the
+    /// keep-alive comment on silent streams.
+    pub fn sse<F>(producer: F) -> Body
+    where
+        F: FnOnce(&mut SseSink) -> io::Result<()> + Send + 'static,
+    {
+        Body::Stream(Box::new(move |sink: &mut StreamSink| {
+            sink.enable_heartbeat();
+            producer(&mut SseSink::new(sink))
+        }))
+    }
+
+    /// The buffered bytes, or `None` for a stream.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Body::Bytes(bytes) => Some(bytes),
+            Body::Stream(_) => None,
+        }
+    }
+
+    /// Whether this body is a stream.
+    pub fn is_stream(&self) -> bool {
+        matches!(self, Body::Stream(_))
+    }
+}
+
+impl Default for Body {
+    fn default() -> Body {
+        Body::empty()
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Bytes(bytes) => write!(f, "Body::Bytes({} bytes)", bytes.len()),
+            Body::Stream(_) => f.write_str("Body::Stream(..)"),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Body {
+        Body::Bytes(Cow::Owned(bytes))
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Body {
+        Body::Bytes(Cow::Owned(text.into_bytes()))
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(text: &'static str) -> Body {
+        Body::Bytes(Cow::Borrowed(text.as_bytes()))
+    }
+}
+
+impl From<&'static [u8]> for Body {
+    fn from(bytes: &'static [u8]) -> Body {
+        Body::Bytes(Cow::Borrowed(bytes))
+    }
+}
+
+/// An HTTP response: status code, header fields in order, and a body.
+#[derive(Debug)]
+pub struct Response {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(HeaderText, HeaderText)>,
+    pub(crate) body: Body,
+}
+
+impl Response {
+    /// A response with this status, no headers and an empty body.
+    pub fn new(status: u16) -> Response {
+        Response { status, headers: Vec::new(), body: Body::empty() }
+    }
+
+    /// A response with this status and body.
+    pub fn with_body(status: u16, body: impl Into<Body>) -> Response {
+        Response { status, headers: Vec::new(), body: body.into() }
+    }
+
+    /// 200 with a `text/plain; charset=utf-8` body.
+    pub fn text(body: impl Into<Body>) -> Response {
+        Response::with_body(200, body).header("Content-Type", "text/plain; charset=utf-8")
+    }
+
+    /// 200 with a streamed `text/plain; charset=utf-8` body.
+    pub fn stream<F>(producer: F) -> Response
+    where
+        F: FnOnce(&mut StreamSink) -> io::Result<()> + Send + 'static,
+    {
+        Response::with_body(200, Body::stream(producer))
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .header("X-Accel-Buffering", "no")
+    }
+
+    /// 200 `text/event-stream` with `Cache-Control: no-cache` and
+    /// `X-Accel-Buffering: no` (so nginx does not buffer it), whose producer
+    /// writes Server-Sent Events.
+    pub fn sse<F>(producer: F) -> Response
+    where
+        F: FnOnce(&mut SseSink) -> io::Result<()> + Send + 'static,
+    {
+        Response::with_body(200, Body::sse(producer))
+            .header("Content-Type", "text/event-stream")
+            .header("Cache-Control", "no-cache")
+            .header("X-Accel-Buffering", "no")
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Changes the status code.
+    pub fn set_status(&mut self, status: u16) {
+        self.status = status;
+    }
+
+    /// Appends a header field (builder style). Fields with CR or LF in the
+    /// name or value are dropped when written, never sent.
+    pub fn header(mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) -> Response {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Appends a header field, keeping any existing field of that name.
+    pub fn append_header(&mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) {
+        self.headers.push((name.into(), value.into()));
+    }
+
+    /// Sets a header field, replacing every existing field of that name
+    /// (compared case-insensitively).
+    pub fn set_header(&mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) {
+        let name = name.into();
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+        self.headers.push((name, value.into()));
+    }
+
+    /// Removes every header field of that name.
+    pub fn remove_header(&mut self, name: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
+    /// The first value of a header field (case-insensitive).
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
+    }
+
+    /// All header fields in order.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// Mutable access to the body.
+    pub fn body_mut(&mut self) -> &mut Body {
+        &mut self.body
+    }
+
+    /// Replaces the body.
+    pub fn set_body(&mut self, body: impl Into<Body>) {
+        self.body = body.into();
+    }
+
+    /// Takes the body out, leaving an empty one.
+    pub fn take_body(&mut self) -> Body {
+        std::mem::take(&mut self.body)
+    }
+}
+
+/// The canonical reason phrase of a status code (RFC 9110 §15), or `""`
+/// for a code it does not name.
+pub fn status_reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        305 => "Use Proxy",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        451 => "Unavailable For Legal Reasons",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_phrases_follow_rfc_9110() {
+        assert_eq!(status_reason(413), "Content Too Large");
+        assert_eq!(status_reason(422), "Unprocessable Content");
+        assert_eq!(status_reason(599), "");
+    }
+
+    #[test]
+    fn set_header_replaces_case_insensitively() {
+        let mut r = Response::new(200).header("content-type", "a");
+        r.set_header("Content-Type", "b");
+        assert_eq!(r.headers().count(), 1);
+        assert_eq!(r.header_value("CONTENT-TYPE"), Some("b"));
+    }
+}

@@ -1,0 +1,483 @@
+//! Sinks that streaming bodies write to: [`StreamSink`] for raw bytes and
+//! [`SseSink`] for Server-Sent Events, plus the one heartbeat thread that
+//! keeps silent event streams alive through proxies.
+//!
+//! Every sink call writes one chunk and flushes it, so the client sees it at
+//! once. A sink call fails (and the producer should return) when the client
+//! went away, when it stopped reading for [`Limits::write_timeout`], or when
+//! the server is shutting down; the server then ends the stream. The writer
+//! sits behind a lock so the heartbeat thread can write a `: keep-alive`
+//! comment while the producer blocks elsewhere.
+//!
+//! [`Limits::write_timeout`]: super::Limits::write_timeout
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+/// Where a stream's bytes go: the client's socket, or any writer (tests,
+/// in-process clients).
+pub(crate) enum Output {
+    Socket(TcpStream),
+    Writer(Box<dyn Write + Send>),
+    /// The stream has ended and the socket was handed back to the server.
+    Detached,
+}
+
+impl Output {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Output::Socket(socket) => socket.write_all(bytes),
+            Output::Writer(writer) => writer.write_all(bytes).and_then(|()| writer.flush()),
+            Output::Detached => Err(io::Error::new(io::ErrorKind::NotConnected, "stream has ended")),
+        }
+    }
+}
+
+pub(crate) struct SinkWriter {
+    pub(crate) output: Output,
+    /// Chunked framing (HTTP/1.1) or raw bytes delimited by close (HTTP/1.0).
+    chunked: bool,
+    /// Set once a write failed: the stream is broken and must not be ended
+    /// with a closing chunk.
+    pub(crate) failed: bool,
+    last_write: Instant,
+    frame: Vec<u8>,
+}
+
+impl SinkWriter {
+    fn write_chunk(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"));
+        }
+        if data.is_empty() {
+            // A zero-length chunk would end the stream.
+            return Ok(());
+        }
+        self.frame.clear();
+        if self.chunked {
+            let _ = write!(HexWriter(&mut self.frame), "{:x}\r\n", data.len());
+            self.frame.extend_from_slice(data);
+            self.frame.extend_from_slice(b"\r\n");
+        } else {
+            self.frame.extend_from_slice(data);
+        }
+        let result = self.output.write_all(&self.frame);
+        if self.frame.capacity() > 64 * 1024 {
+            self.frame = Vec::new();
+        }
+        self.last_write = Instant::now();
+        if result.is_err() {
+            self.failed = true;
+        }
+        result
+    }
+
+    /// Ends a stream that did not fail: the zero-length chunk on HTTP/1.1.
+    pub(crate) fn finish(&mut self) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::new(io::ErrorKind::BrokenPipe, "stream was cut"));
+        }
+        if self.chunked {
+            self.output.write_all(b"0\r\n\r\n")?;
+        }
+        Ok(())
+    }
+}
+
+struct HexWriter<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for HexWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+pub(crate) struct SinkShared {
+    pub(crate) writer: Mutex<SinkWriter>,
+    /// The server's shutdown flag: once set, every sink call fails so the
+    /// producer returns and the stream ends cleanly.
+    stop: Arc<AtomicBool>,
+    heartbeat_every: Duration,
+    write_timeout: Duration,
+}
+
+/// A sink for a raw streamed body. Every write is one chunk, flushed at
+/// once. Implements [`std::io::Write`], so `write!` works.
+pub struct StreamSink {
+    shared: Arc<SinkShared>,
+}
+
+impl StreamSink {
+    pub(crate) fn new(
+        output: Output,
+        chunked: bool,
+        stop: Arc<AtomicBool>,
+        heartbeat_every: Duration,
+        write_timeout: Duration,
+    ) -> StreamSink {
+        let writer = SinkWriter { output, chunked, failed: false, last_write: Instant::now(), frame: Vec::new() };
+        StreamSink {
+            shared: Arc::new(SinkShared { writer: Mutex::new(writer), stop, heartbeat_every, write_timeout }),
+        }
+    }
+
+    /// A sink that writes unframed bytes to any writer, for running a
+    /// streamed body outside a server (tests, in-process clients).
+    pub fn to_writer(writer: impl Write + Send + 'static) -> StreamSink {
+        StreamSink::new(
+            Output::Writer(Box::new(writer)),
+            false,
+            Arc::new(AtomicBool::new(false)),
+            Duration::from_secs(15),
+            Duration::from_secs(30),
+        )
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<SinkShared> {
+        &self.shared
+    }
+
+    fn check_open(&self) -> io::Result<()> {
+        if self.shared.stop.load(Ordering::Relaxed) {
+            Err(io::Error::new(io::ErrorKind::ConnectionAborted, "the server is shutting down"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Writes `data` as one chunk and flushes it.
+    pub fn send(&mut self, data: &[u8]) -> io::Result<()> {
+        self.check_open()?;
+        self.shared.writer.lock().unwrap_or_else(|p| p.into_inner()).write_chunk(data)
+    }
+
+    /// Whether the stream should stop: the server is shutting down or the
+    /// client has gone away (as far as the server knows).
+    pub fn is_closed(&self) -> bool {
+        self.shared.stop.load(Ordering::Relaxed) || self.shared.writer.lock().map(|w| w.failed).unwrap_or(true)
+    }
+
+    /// Registers this stream with the heartbeat thread: when it has been
+    /// silent for the configured interval, a `: keep-alive` comment is sent.
+    pub(crate) fn enable_heartbeat(&mut self) {
+        heartbeat::register(&self.shared);
+    }
+}
+
+impl Write for StreamSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        // Every write is already flushed.
+        Ok(())
+    }
+}
+
+/// One Server-Sent Event: any of an event name, an id, data, a retry hint
+/// and a comment, written together as one frame.
+///
+/// ```
+/// let event = sutegi::Event::new().event("tick").id("3").data("3");
+/// # let _ = event;
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Event {
+    event: Option<String>,
+    id: Option<String>,
+    data: Option<String>,
+    retry: Option<Duration>,
+    comment: Option<String>,
+}
+
+impl Event {
+    /// An empty event; add its fields with the builder methods.
+    pub fn new() -> Event {
+        Event::default()
+    }
+
+    /// Sets the event name (`event:` field). CR or LF in it makes sending fail.
+    pub fn event(mut self, name: impl Into<String>) -> Event {
+        self.event = Some(name.into());
+        self
+    }
+
+    /// Sets the event id (`id:` field), which the browser sends back as
+    /// `Last-Event-ID` when it reconnects. CR, LF or NUL in it makes sending fail.
+    pub fn id(mut self, id: impl Into<String>) -> Event {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Sets the data; each line becomes its own `data:` field.
+    pub fn data(mut self, data: impl Into<String>) -> Event {
+        self.data = Some(data.into());
+        self
+    }
+
+    /// Sets the reconnection delay the client should use (`retry:` field).
+    pub fn retry(mut self, delay: Duration) -> Event {
+        self.retry = Some(delay);
+        self
+    }
+
+    /// Sets a comment line (`: text`), ignored by clients.
+    pub fn comment(mut self, text: impl Into<String>) -> Event {
+        self.comment = Some(text.into());
+        self
+    }
+
+    /// Formats the frame, ending with the blank line that dispatches it.
+    pub fn to_frame(&self) -> io::Result<String> {
+        let invalid = |what: &str| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("an SSE {what} must not contain CR or LF"))
+        };
+        let mut frame = String::new();
+        if let Some(comment) = &self.comment {
+            for line in split_lines(comment) {
+                frame.push(':');
+                frame.push(' ');
+                frame.push_str(line);
+                frame.push('\n');
+            }
+        }
+        if let Some(event) = &self.event {
+            if event.contains(['\r', '\n']) {
+                return Err(invalid("event name"));
+            }
+            frame.push_str("event: ");
+            frame.push_str(event);
+            frame.push('\n');
+        }
+        if let Some(id) = &self.id {
+            if id.contains(['\r', '\n', '\0']) {
+                return Err(invalid("id (or NUL)"));
+            }
+            frame.push_str("id: ");
+            frame.push_str(id);
+            frame.push('\n');
+        }
+        if let Some(retry) = self.retry {
+            let _ = writeln!(frame, "retry: {}", retry.as_millis());
+        }
+        if let Some(data) = &self.data {
+            for line in split_lines(data) {
+                frame.push_str("data: ");
+                frame.push_str(line);
+                frame.push('\n');
+            }
+        }
+        frame.push('\n');
+        Ok(frame)
+    }
+}
+
+/// Splits on CRLF, CR or LF, as the SSE parser does; an empty string is one
+/// empty line.
+fn split_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.find(['\r', '\n']) {
+            Some(at) => {
+                let skip = if current[at..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&current[at + skip..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
+/// A sink that formats Server-Sent Events frames and flushes each one: what
+/// LLM token streaming needs. Each method writes one frame.
+pub struct SseSink {
+    inner: StreamSink,
+}
+
+impl SseSink {
+    pub(crate) fn new(sink: &mut StreamSink) -> SseSink {
+        SseSink { inner: StreamSink { shared: Arc::clone(&sink.shared) } }
+    }
+
+    /// Sends one event (event name, id, data, retry together in one frame).
+    pub fn send(&mut self, event: &Event) -> io::Result<()> {
+        let frame = event.to_frame()?;
+        self.inner.send(frame.as_bytes())
+    }
+
+    /// Sends a data-only event.
+    pub fn data(&mut self, data: &str) -> io::Result<()> {
+        self.send(&Event::new().data(data))
+    }
+
+    /// Sends a named event with data.
+    pub fn event(&mut self, name: &str, data: &str) -> io::Result<()> {
+        self.send(&Event::new().event(name).data(data))
+    }
+
+    /// Sends an id-only frame (sets the client's last event id).
+    pub fn id(&mut self, id: &str) -> io::Result<()> {
+        self.send(&Event::new().id(id))
+    }
+
+    /// Tells the client how long to wait before reconnecting.
+    pub fn retry(&mut self, delay: Duration) -> io::Result<()> {
+        self.send(&Event::new().retry(delay))
+    }
+
+    /// Sends a comment line, which clients ignore (useful as a ping).
+    pub fn comment(&mut self, text: &str) -> io::Result<()> {
+        self.send(&Event::new().comment(text))
+    }
+
+    /// Whether the stream should stop (shutdown, or the client went away).
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+}
+
+/// The single heartbeat thread for all event streams.
+mod heartbeat {
+    use super::*;
+
+    const TICK: Duration = Duration::from_millis(250);
+    /// How long a heartbeat may block on a client that reads nothing; past
+    /// it the stream is treated as broken rather than stalling every other
+    /// stream's heartbeat behind this one.
+    const HEARTBEAT_WRITE_TIMEOUT: Duration = Duration::from_millis(200);
+
+    fn registry() -> &'static Mutex<Vec<Weak<SinkShared>>> {
+        static REGISTRY: OnceLock<Mutex<Vec<Weak<SinkShared>>>> = OnceLock::new();
+        REGISTRY.get_or_init(|| {
+            let spawned = std::thread::Builder::new().name("sutegi-heartbeat".into()).spawn(run);
+            if let Err(error) = spawned {
+                log::error!("could not start the SSE heartbeat thread: {error}");
+            }
+            Mutex::new(Vec::new())
+        })
+    }
+
+    pub(super) fn register(shared: &Arc<SinkShared>) {
+        registry().lock().unwrap_or_else(|p| p.into_inner()).push(Arc::downgrade(shared));
+    }
+
+    fn run() {
+        loop {
+            std::thread::sleep(TICK);
+            let live: Vec<Arc<SinkShared>> = {
+                let mut streams = registry().lock().unwrap_or_else(|p| p.into_inner());
+                streams.retain(|weak| weak.strong_count() > 0);
+                streams.iter().filter_map(Weak::upgrade).collect()
+            };
+            for shared in live {
+                beat(&shared);
+            }
+        }
+    }
+
+    fn beat(shared: &SinkShared) {
+        // A producer in the middle of a write holds the lock; it is not silent.
+        let Ok(mut writer) = shared.writer.try_lock() else { return };
+        if writer.failed || writer.last_write.elapsed() < shared.heartbeat_every {
+            return;
+        }
+        if let Output::Socket(socket) = &writer.output {
+            let _ = socket.set_write_timeout(Some(HEARTBEAT_WRITE_TIMEOUT));
+        }
+        let _ = writer.write_chunk(b": keep-alive\n\n");
+        if let Output::Socket(socket) = &writer.output {
+            let _ = socket.set_write_timeout(Some(shared.write_timeout));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn event_fields_share_one_frame() {
+        let frame = Event::new().event("tick").id("3").data("3").to_frame().unwrap();
+        assert_eq!(frame, "event: tick\nid: 3\ndata: 3\n\n");
+    }
+
+    #[test]
+    fn multi_line_data_becomes_several_data_lines() {
+        let frame = Event::new().data("a\nb\r\nc\rd").to_frame().unwrap();
+        assert_eq!(frame, "data: a\ndata: b\ndata: c\ndata: d\n\n");
+    }
+
+    #[test]
+    fn newline_in_event_name_or_id_is_an_error_not_a_broken_frame() {
+        assert!(Event::new().event("a\nb").to_frame().is_err());
+        assert!(Event::new().id("1\r").to_frame().is_err());
+    }
+
+    #[test]
+    fn sse_sink_writes_frames_to_the_output() {
+        let out = Shared::default();
+        let mut sink = StreamSink::to_writer(out.clone());
+        let mut sse = SseSink::new(&mut sink);
+        sse.event("tick", "0").unwrap();
+        sse.comment("hi").unwrap();
+        sse.retry(Duration::from_millis(1500)).unwrap();
+        let written = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(written, "event: tick\ndata: 0\n\n: hi\n\nretry: 1500\n\n");
+    }
+
+    #[test]
+    fn chunked_sink_frames_each_write() {
+        let out = Shared::default();
+        let mut sink = StreamSink::new(
+            Output::Writer(Box::new(out.clone())),
+            true,
+            Arc::new(AtomicBool::new(false)),
+            Duration::from_secs(15),
+            Duration::from_secs(30),
+        );
+        sink.send(b"hello").unwrap();
+        sink.send(b"").unwrap();
+        sink.shared().writer.lock().unwrap().finish().unwrap();
+        assert_eq!(&out.0.lock().unwrap()[..], b"5\r\nhello\r\n0\r\n\r\n");
+    }
+
+    #[test]
+    fn a_stopped_server_fails_the_next_sink_call() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut sink = StreamSink::new(
+            Output::Writer(Box::new(Shared::default())),
+            true,
+            Arc::clone(&stop),
+            Duration::from_secs(15),
+            Duration::from_secs(30),
+        );
+        sink.send(b"a").unwrap();
+        stop.store(true, Ordering::Relaxed);
+        assert!(sink.send(b"b").is_err());
+        assert!(sink.is_closed());
+    }
+}
