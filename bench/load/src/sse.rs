@@ -1,0 +1,337 @@
+//! `sse`: N Server-Sent Events clients on one poller, each asking for
+//! `--events` events every `--interval-ms`, parsing every frame and checking
+//! that ids run 0, 1, 2… with `event: tick` and `data` equal to the id —
+//! the `/events` contract of `shared/api-example.md`. Meanwhile the fresh
+//! probe times plain requests, because the promise is that streams never
+//! starve ordinary traffic.
+//!
+//! Reported: events delivered in order against expected, id errors, clients
+//! that completed / were cut / got a bad status, each stream's duration
+//! against the ideal `(events-1) × interval`, fresh latencies, and the
+//! server's RSS and threads sampled while the streams ran.
+
+use std::{
+    io::Write,
+    time::{Duration, Instant},
+};
+
+use serde_json::json;
+
+use crate::{
+    args::Args,
+    http::{self, ResponseReader},
+    pool::{self, Pool, Read1},
+    probe::Probe,
+    stats::Latencies,
+    sys::ServerWatch,
+    Outcome,
+};
+
+/// One SSE frame as the client saw it.
+#[derive(Debug, Default, PartialEq)]
+pub struct Frame {
+    pub event: Option<String>,
+    pub id: Option<String>,
+    pub data: String,
+}
+
+/// Incremental `text/event-stream` parser (the subset servers send here:
+/// `event`, `id`, `data`, comments; `retry` and unknown fields ignored).
+/// A frame is dispatched at a blank line if it carried data, as EventSource
+/// does, so keep-alive comments never count as events.
+#[derive(Default)]
+pub struct SseParser {
+    line: Vec<u8>,
+    current: Frame,
+    has_data: bool,
+}
+
+impl SseParser {
+    pub fn feed(&mut self, bytes: &[u8], mut on_frame: impl FnMut(Frame)) {
+        for &b in bytes {
+            if b != b'\n' {
+                self.line.push(b);
+                continue;
+            }
+            let mut line = std::mem::take(&mut self.line);
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            if line.is_empty() {
+                let frame = std::mem::take(&mut self.current);
+                if std::mem::take(&mut self.has_data) {
+                    on_frame(frame);
+                }
+                continue;
+            }
+            let text = String::from_utf8_lossy(&line);
+            let (field, value) = match text.split_once(':') {
+                Some(("", _)) => continue, // a comment
+                Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+                None => (&*text, ""),
+            };
+            match field {
+                "event" => self.current.event = Some(value.to_owned()),
+                "id" => self.current.id = Some(value.to_owned()),
+                "data" => {
+                    if self.has_data {
+                        self.current.data.push('\n');
+                    }
+                    self.current.data.push_str(value);
+                    self.has_data = true;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+struct Client {
+    reader: ResponseReader,
+    parser: SseParser,
+    next_id: u64,
+    delivered: u64,
+    id_errors: u64,
+    opened: Instant,
+}
+
+pub fn run(args: &Args) -> Result<Outcome, String> {
+    let addr = args.addr()?;
+    let clients: usize = args.get("clients", 1_000)?;
+    let events: u64 = args.get("events", 50)?;
+    let interval_ms: u64 = args.get("interval-ms", 100)?;
+    let path: String = args.get("path", "/events".to_owned())?;
+    let fresh_path: String = args.get("fresh-path", "/plaintext".to_owned())?;
+    let fresh_every = Duration::from_millis(args.get("fresh-interval-ms", 10)?);
+    let ideal = Duration::from_millis(events.saturating_sub(1) * interval_ms);
+    let timeout = Duration::from_secs_f64(
+        args.get("timeout", ideal.as_secs_f64() + 60.0)?,
+    );
+    let pid: Option<u32> = args.opt("pid")?;
+    args.finish()?;
+
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let target = format!("{path}{sep}n={events}&interval_ms={interval_ms}");
+    let head = http::request_head("GET", &target, &addr.to_string(), None);
+    let mut pool: Pool<Client> = Pool::new().map_err(|e| e.to_string())?;
+    let mut watch = ServerWatch::new(pid);
+    let probe = Probe::start(addr, &fresh_path, fresh_every, deadline);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut t = Tally::default();
+
+    for i in 0..clients {
+        if Instant::now() > deadline {
+            t.connect_failures += (clients - i) as u64;
+            break;
+        }
+        let opened = Instant::now();
+        match pool::connect(addr, Duration::from_secs(5)).and_then(|mut s| {
+            s.write_all(head.as_bytes())?;
+            Ok(s)
+        }) {
+            Ok(s) => {
+                let client = Client {
+                    reader: ResponseReader::new(true),
+                    parser: SseParser::default(),
+                    next_id: 0,
+                    delivered: 0,
+                    id_errors: 0,
+                    opened,
+                };
+                pool.insert(s, client).map_err(|e| e.to_string())?;
+            }
+            Err(e) => {
+                t.connect_failures += 1;
+                t.note(format!("connect: {}", e.kind()));
+            }
+        }
+        if i % 128 == 127 {
+            pump(&mut pool, &mut buf, Duration::ZERO, &mut t, events)?;
+        }
+    }
+    eprintln!(
+        "sse: {} of {clients} clients connected in {:.1} s, streaming {events} events every {interval_ms} ms",
+        pool.open() + t.finished(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut next_sample = Instant::now();
+    while pool.open() > 0 && Instant::now() < deadline {
+        if Instant::now() >= next_sample {
+            watch.sample();
+            next_sample += Duration::from_millis(500);
+        }
+        pump(&mut pool, &mut buf, Duration::from_millis(100), &mut t, events)?;
+    }
+    let stalled = pool.open() as u64;
+    for key in pool.keys() {
+        if let Some(c) = pool.remove(key) {
+            t.delivered += c.delivered;
+            t.id_errors += c.id_errors;
+        }
+    }
+    if stalled > 0 {
+        t.note("stream still open at the deadline".into());
+    }
+    let mut fresh = probe.finish();
+
+    let expected = clients as u64 * events;
+    let missing = expected.saturating_sub(t.delivered);
+    let errors = missing + t.id_errors + fresh.failures;
+    let human = vec![
+        format!(
+            "sse: {clients} clients x {events} events @ {interval_ms} ms from {addr}: {} of {expected} events delivered in order, {} id errors",
+            t.delivered, t.id_errors
+        ),
+        format!(
+            "sse: {} complete, {} cut short, {} bad status, {} connect failures, {stalled} stalled; stream time {} (ideal {} ms)",
+            t.complete, t.truncated, t.bad_status, t.connect_failures,
+            t.stream_time.human(),
+            ideal.as_millis()
+        ),
+        format!("sse: {}", fresh.human()),
+        format!("sse: {}", watch.human()),
+    ];
+    let json = json!({
+        "scenario": "sse",
+        "addr": addr.to_string(),
+        "clients": clients,
+        "events": events,
+        "interval_ms": interval_ms,
+        "expected": expected,
+        "delivered": t.delivered,
+        "id_errors": t.id_errors,
+        "complete": t.complete,
+        "truncated": t.truncated,
+        "bad_status": t.bad_status,
+        "connect_failures": t.connect_failures,
+        "stalled": stalled,
+        "failure_reasons": t.reasons,
+        "stream_time": t.stream_time.to_json(),
+        "ideal_stream_ms": ideal.as_millis() as u64,
+        "fresh": fresh.to_json(),
+        "server": watch.to_json(),
+        "errors": errors,
+    });
+    Ok(Outcome {
+        json,
+        human,
+        errors,
+        started,
+    })
+}
+
+#[derive(Default)]
+struct Tally {
+    delivered: u64,
+    id_errors: u64,
+    complete: u64,
+    truncated: u64,
+    bad_status: u64,
+    connect_failures: u64,
+    stream_time: Latencies,
+    reasons: std::collections::BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn note(&mut self, why: String) {
+        if self.reasons.len() < 8 || self.reasons.contains_key(&why) {
+            *self.reasons.entry(why).or_default() += 1;
+        }
+    }
+
+    fn finished(&self) -> usize {
+        (self.complete + self.truncated + self.bad_status) as usize
+    }
+}
+
+fn pump(
+    pool: &mut Pool<Client>,
+    buf: &mut [u8],
+    timeout: Duration,
+    t: &mut Tally,
+    events: u64,
+) -> Result<(), String> {
+    for key in pool.wait(timeout).map_err(|e| e.to_string())? {
+        let read = pool.read(key, buf);
+        let Some((_, c)) = pool.get_mut(key) else {
+            continue;
+        };
+        let result = match read {
+            Read1::Empty => continue,
+            Read1::Data(n) => c.reader.feed(&buf[..n]),
+            Read1::Eof | Read1::Error(_) => c.reader.eof().map(|()| true),
+        };
+        if c.reader.has_head() && c.reader.status != 200 {
+            t.bad_status += 1;
+            t.note(format!("status {}", c.reader.status));
+            let c = pool.remove(key).expect("open");
+            t.delivered += c.delivered;
+            continue;
+        }
+        let body = c.reader.take_body();
+        let (next_id, delivered, id_errors) = (&mut c.next_id, &mut c.delivered, &mut c.id_errors);
+        c.parser.feed(&body, |f| {
+            let id = f.id.as_deref().and_then(|s| s.parse::<u64>().ok());
+            let well_formed = f.event.as_deref() == Some("tick")
+                && id.is_some_and(|i| f.data == i.to_string());
+            if well_formed && id == Some(*next_id) {
+                *delivered += 1;
+                *next_id += 1;
+            } else {
+                *id_errors += 1;
+                // Resynchronise so one gap is one error, not all that follow.
+                if let Some(i) = id {
+                    *next_id = i + 1;
+                }
+            }
+        });
+        match result {
+            Ok(false) => {}
+            Ok(true) => {
+                let c = pool.remove(key).expect("open");
+                if c.delivered + c.id_errors >= events {
+                    t.complete += 1;
+                } else {
+                    t.truncated += 1;
+                    t.note("stream ended early".into());
+                }
+                t.stream_time.record(c.opened.elapsed());
+                t.delivered += c.delivered;
+                t.id_errors += c.id_errors;
+            }
+            Err(e) => {
+                t.truncated += 1;
+                t.note(match read {
+                    Read1::Error(_) => format!("{e} ({})", read.ending()),
+                    _ => e,
+                });
+                let c = pool.remove(key).expect("open");
+                t.delivered += c.delivered;
+                t.id_errors += c.id_errors;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_split_anywhere_and_comments_ignored() {
+        let text = b": keep-alive\n\nevent: tick\nid: 0\ndata: 0\n\nevent: tick\r\nid: 1\r\ndata: a\r\ndata: b\r\n\r\n";
+        let mut p = SseParser::default();
+        let mut frames = Vec::new();
+        for b in text {
+            p.feed(std::slice::from_ref(b), |f| frames.push(f));
+        }
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].id.as_deref(), Some("0"));
+        assert_eq!(frames[1].data, "a\nb");
+        assert_eq!(frames[1].event.as_deref(), Some("tick"));
+    }
+}
