@@ -1,0 +1,440 @@
+//! One connection's life on a worker: read what arrived, feed the codec,
+//! answer every complete request (pipelined ones straight from the buffer),
+//! and decide where the connection goes next: back to the readiness set,
+//! to a stream thread, or closed.
+//!
+//! A parked connection owns no read buffer: workers read into their own
+//! scratch buffer and a connection keeps only the bytes of a request still
+//! arriving, so an idle keep-alive connection costs about a hundred bytes.
+
+use std::borrow::Cow;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use super::codec::{Outcome, Refusal, RequestDecoder};
+use super::handler::Handler;
+use super::limits::Limits;
+use super::request::{Method, Request, Version};
+use super::response::{Body, HeaderText, Producer, Response};
+use super::write::{encode_head, status_allows_body, Framing};
+
+/// Bytes a worker reads at most per `read` call.
+const READ_CHUNK: usize = 64 * 1024;
+/// Reads per readiness event before the connection goes back in line, so
+/// one fast uploader cannot keep a worker to itself.
+const READS_PER_TURN: usize = 8;
+/// How long a closing connection waits for the client to finish sending
+/// before it is dropped (so the response is not lost to a reset).
+const LINGER: Duration = Duration::from_secs(2);
+
+/// What a parked connection waits for, which decides its deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Opened, nothing sent yet: idle rules (keep-alive timeout).
+    New,
+    /// Between requests: idle rules.
+    Idle,
+    /// A request head is arriving: the head deadline, from its first byte.
+    Head,
+    /// A body is arriving: it must progress every `body_timeout`.
+    Body,
+    /// The client is not taking the response fast enough: `write_timeout`.
+    Writing,
+    /// Closing: reading and discarding until the client closes too.
+    Lingering,
+}
+
+/// What happens when a parked connection's deadline passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    /// Close silently (idle, lingering, a client that stopped reading).
+    Close,
+    /// Answer 408, then close (a request that stopped arriving).
+    Timeout,
+}
+
+/// Response bytes the socket would not take yet.
+struct Outbox {
+    head: Vec<u8>,
+    body: Cow<'static, [u8]>,
+    sent: usize,
+    /// Close (lingering) once it is out, instead of reading on.
+    then_close: bool,
+}
+
+/// A connection between requests or inside one.
+pub(crate) struct Conn {
+    pub(crate) socket: TcpStream,
+    peer: SocketAddr,
+    decoder: RequestDecoder,
+    /// Input not yet consumed: a partial head or chunk line, or pipelined
+    /// requests waiting behind a response.
+    pending: Vec<u8>,
+    outbox: Option<Box<Outbox>>,
+    served: usize,
+    pub(crate) wait: Wait,
+    pub(crate) deadline: Instant,
+}
+
+/// What the readiness set should wait for on a parked connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Interest {
+    Read,
+    Write,
+}
+
+/// A streamed response ready to run on a stream thread.
+pub(crate) struct StreamJob {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(HeaderText, HeaderText)>,
+    pub(crate) producer: Producer,
+    pub(crate) framing: Framing,
+}
+
+/// Where a connection goes after its turn on a worker.
+pub(crate) enum Next {
+    Park(Box<Conn>, Interest),
+    Close(Box<Conn>),
+    Stream(Box<Conn>, StreamJob),
+}
+
+/// What a worker brings to a connection's turn.
+pub(crate) struct Turn<'a, H> {
+    pub(crate) handler: &'a H,
+    pub(crate) limits: &'a Limits,
+    /// Set once shutdown has closed the listener: every response closes.
+    pub(crate) closing: bool,
+    /// Whether another stream may start (checked against `max_streams`).
+    pub(crate) may_stream: &'a dyn Fn() -> bool,
+    pub(crate) scratch: &'a mut Vec<u8>,
+    pub(crate) out: &'a mut Vec<u8>,
+}
+
+impl Conn {
+    pub(crate) fn new(socket: TcpStream, peer: SocketAddr, limits: &Limits) -> Conn {
+        Conn {
+            socket,
+            peer,
+            decoder: RequestDecoder::new(peer),
+            pending: Vec::new(),
+            outbox: None,
+            served: 0,
+            wait: Wait::New,
+            deadline: Instant::now() + limits.idle_timeout,
+        }
+    }
+
+    /// Whether shutdown must serve this connection: a request is partly
+    /// here, or an answer is still going out.
+    pub(crate) fn has_request_in_flight(&self) -> bool {
+        !self.pending.is_empty() || !self.decoder.in_head() || self.outbox.is_some()
+    }
+
+    pub(crate) fn expiry(&self) -> Expiry {
+        match self.wait {
+            Wait::Head | Wait::Body => Expiry::Timeout,
+            _ => Expiry::Close,
+        }
+    }
+
+    /// Sets what the connection waits for and its deadline.
+    pub(crate) fn wait_for(&mut self, wait: Wait, limits: &Limits) {
+        let now = Instant::now();
+        self.deadline = match wait {
+            Wait::New | Wait::Idle => now + limits.idle_timeout,
+            // The head deadline runs from the head's first byte.
+            Wait::Head if self.wait == Wait::Head => self.deadline,
+            Wait::Head => now + limits.head_timeout,
+            Wait::Body => now + limits.body_timeout,
+            Wait::Writing => now + limits.write_timeout,
+            Wait::Lingering => now + LINGER,
+        };
+        self.wait = wait;
+    }
+
+    /// Gives a connection that has sent nothing a short grace to send its
+    /// first bytes during shutdown.
+    pub(crate) fn shorten_deadline(&mut self, until: Instant) {
+        self.deadline = self.deadline.min(until);
+    }
+
+    /// Writes a refusal (best effort, without blocking) and starts closing.
+    pub(crate) fn refuse_and_close<H: Handler>(mut self: Box<Self>, turn: &mut Turn<'_, H>, refusal: Refusal) -> Next {
+        let response = safe_refuse(turn.handler, refusal.status(), refusal.message());
+        let framing = Framing { version: Version::Http11, head_only: false, keep_alive: false };
+        self.send(turn, response, framing);
+        self.linger(turn.limits)
+    }
+
+    /// Half-closes and waits briefly for the client's remaining bytes, so a
+    /// reset does not destroy the response it has not read yet.
+    fn linger(mut self: Box<Self>, limits: &Limits) -> Next {
+        if self.outbox.is_some() {
+            if let Some(outbox) = self.outbox.as_mut() {
+                outbox.then_close = true;
+            }
+            self.wait_for(Wait::Writing, limits);
+            return Next::Park(self, Interest::Write);
+        }
+        let _ = self.socket.shutdown(Shutdown::Write);
+        self.pending = Vec::new();
+        self.wait_for(Wait::Lingering, limits);
+        Next::Park(self, Interest::Read)
+    }
+
+    /// One turn on a worker, after the readiness set said the socket is
+    /// ready.
+    pub(crate) fn run<H: Handler>(mut self: Box<Self>, turn: &mut Turn<'_, H>) -> Next {
+        if self.outbox.is_some() {
+            match self.flush_outbox() {
+                Ok(true) => {
+                    let then_close = self.outbox.take().is_some_and(|o| o.then_close);
+                    if then_close {
+                        return self.linger(turn.limits);
+                    }
+                }
+                Ok(false) => return Next::Park(self, Interest::Write),
+                Err(_) => return Next::Close(self),
+            }
+        }
+        if self.wait == Wait::Lingering {
+            return self.discard_input();
+        }
+
+        turn.scratch.clear();
+        turn.scratch.extend_from_slice(&self.pending);
+        self.pending = Vec::new();
+        // Requests already buffered (pipelined behind a stream or a slow
+        // write) are answered before reading more.
+        if !turn.scratch.is_empty() {
+            self = match self.process(turn, false) {
+                Ok(conn) => conn,
+                Err(next) => return next,
+            };
+        }
+        for _ in 0..READS_PER_TURN {
+            let start = turn.scratch.len();
+            turn.scratch.resize(start + READ_CHUNK, 0);
+            match self.socket.read(&mut turn.scratch[start..]) {
+                Ok(0) => {
+                    // The peer closed. A half-sent request gets no answer:
+                    // nobody is left to read it.
+                    return Next::Close(self);
+                }
+                Ok(n) => {
+                    turn.scratch.truncate(start + n);
+                    self = match self.process(turn, true) {
+                        Ok(conn) => conn,
+                        Err(next) => return next,
+                    };
+                    if n < READ_CHUNK {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    turn.scratch.truncate(start);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => turn.scratch.truncate(start),
+                Err(_) => return Next::Close(self),
+            }
+        }
+        if !turn.scratch.is_empty() {
+            self.pending = turn.scratch.to_vec();
+        }
+        if turn.closing && !self.has_request_in_flight() {
+            return self.linger(turn.limits);
+        }
+        Next::Park(self, Interest::Read)
+    }
+
+    /// Feeds the scratch buffer to the codec and answers every complete
+    /// request in it, in order. Unconsumed bytes (a partial head) stay at
+    /// the front of the scratch buffer. `Err` carries where the connection
+    /// goes instead of reading on.
+    fn process<H: Handler>(mut self: Box<Self>, turn: &mut Turn<'_, H>, fresh_bytes: bool) -> Result<Box<Self>, Next> {
+        loop {
+            let handler = turn.handler;
+            let body_limit = |method: Method, path: &str| handler.body_limit(method, path);
+            let step = match self.decoder.feed(turn.scratch, turn.limits, &body_limit) {
+                Ok(step) => step,
+                Err(refusal) => return Err(self.refuse_and_close(turn, refusal)),
+            };
+            turn.scratch.drain(..step.consumed);
+            if self.decoder.take_continue() {
+                // Best effort: a client that cannot take 25 bytes now will
+                // send its body anyway after its own timeout.
+                let _ = (&self.socket).write(b"HTTP/1.1 100 Continue\r\n\r\n");
+            }
+            match step.outcome {
+                Outcome::NeedMore => {
+                    if !self.decoder.in_head() {
+                        if fresh_bytes || self.wait != Wait::Body {
+                            self.wait_for(Wait::Body, turn.limits);
+                        }
+                    } else if !turn.scratch.is_empty() {
+                        self.wait_for(Wait::Head, turn.limits);
+                    } else if self.served > 0 {
+                        self.wait_for(Wait::Idle, turn.limits);
+                    }
+                    return Ok(self);
+                }
+                Outcome::Request(request) => {
+                    self.served += 1;
+                    // Bytes behind this request wait in `pending` while it is
+                    // answered: a stream or a slow write may take the
+                    // connection elsewhere first.
+                    if !turn.scratch.is_empty() {
+                        self.pending = turn.scratch.to_vec();
+                        turn.scratch.clear();
+                    }
+                    self = self.answer(turn, *request)?;
+                    turn.scratch.extend_from_slice(&self.pending);
+                    self.pending = Vec::new();
+                }
+            }
+        }
+    }
+
+    /// Calls the handler and writes its answer. `Ok` means the connection
+    /// reads on; `Err` carries where it goes instead.
+    fn answer<H: Handler>(self: Box<Self>, turn: &mut Turn<'_, H>, request: Request) -> Result<Box<Self>, Next> {
+        let head_only = request.method() == Method::Head;
+        let keep_alive = turn.limits.keep_alive
+            && request.keep_alive()
+            && self.served < turn.limits.max_requests_per_connection
+            && !turn.closing;
+        let framing = Framing { version: request.version(), head_only, keep_alive };
+        let handler = turn.handler;
+        let response = match catch_unwind(AssertUnwindSafe(|| handler.handle(request))) {
+            Ok(response) => response,
+            Err(panic) => {
+                log::error!("a handler panicked: {}", panic_message(&panic));
+                safe_refuse(handler, 500, "the server failed to answer this request")
+            }
+        };
+        if response.body().is_stream() && !head_only && status_allows_body(response.status()) {
+            if !(turn.may_stream)() {
+                let refusal = safe_refuse(handler, 503, "too many streams are open; try again later");
+                return self.send_and_continue(turn, refusal, framing);
+            }
+            let Response { status, headers, body } = response;
+            let Body::Stream(producer) = body else { unreachable!("checked is_stream above") };
+            return Err(Next::Stream(self, StreamJob { status, headers, producer, framing }));
+        }
+        self.send_and_continue(turn, response, framing)
+    }
+
+    fn send_and_continue<H>(mut self: Box<Self>, turn: &mut Turn<'_, H>, response: Response, framing: Framing) -> Result<Box<Self>, Next> {
+        let keep = self.send(turn, response, framing);
+        if let Some(outbox) = self.outbox.as_mut() {
+            outbox.then_close = !keep;
+            self.wait_for(Wait::Writing, turn.limits);
+            return Err(Next::Park(self, Interest::Write));
+        }
+        if !keep {
+            return Err(self.linger(turn.limits));
+        }
+        self.wait_for(Wait::Idle, turn.limits);
+        Ok(self)
+    }
+
+    /// Encodes and writes a response without blocking; what the socket does
+    /// not take goes to the outbox. Returns whether the connection stays open.
+    fn send<H>(&mut self, turn: &mut Turn<'_, H>, mut response: Response, framing: Framing) -> bool {
+        turn.out.clear();
+        let body = match response.take_body() {
+            Body::Bytes(bytes) => bytes,
+            // A stream answered without running it (HEAD, 204/304).
+            Body::Stream(_) => Cow::Borrowed(&b""[..]),
+        };
+        let body_len = if response.body().is_stream() { None } else { Some(body.len()) };
+        let keep = encode_head(turn.out, response.status(), &response.headers, body_len, framing);
+        let body = if framing.head_only || !status_allows_body(response.status()) { Cow::Borrowed(&b""[..]) } else { body };
+        match write_some(&self.socket, turn.out, &body, 0) {
+            Ok(sent) if sent == turn.out.len() + body.len() => {}
+            Ok(sent) => {
+                self.outbox = Some(Box::new(Outbox { head: turn.out.clone(), body, sent, then_close: !keep }));
+            }
+            Err(_) => {
+                // The client is gone; closing is all that is left.
+                let _ = self.socket.shutdown(Shutdown::Both);
+                return false;
+            }
+        }
+        keep
+    }
+
+    /// Writes what the outbox holds; `Ok(true)` once it is all out.
+    fn flush_outbox(&mut self) -> io::Result<bool> {
+        let Some(outbox) = self.outbox.as_mut() else { return Ok(true) };
+        outbox.sent = write_some(&self.socket, &outbox.head, &outbox.body, outbox.sent)?;
+        Ok(outbox.sent == outbox.head.len() + outbox.body.len())
+    }
+
+    /// Reads and drops what a closing client still sends, until it closes.
+    fn discard_input(mut self: Box<Self>) -> Next {
+        let mut sink = [0u8; 4096];
+        for _ in 0..16 {
+            match self.socket.read(&mut sink) {
+                Ok(0) => return Next::Close(self),
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Park(self, Interest::Read),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return Next::Close(self),
+            }
+        }
+        self.pending = Vec::new();
+        Next::Park(self, Interest::Read)
+    }
+
+    /// After a stream ended cleanly on a persistent connection: the socket
+    /// comes back non-blocking, waiting for the next request.
+    pub(crate) fn resume_after_stream(&mut self, limits: &Limits) -> io::Result<()> {
+        self.socket.set_nonblocking(true)?;
+        self.wait_for(Wait::Idle, limits);
+        Ok(())
+    }
+
+    pub(crate) fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+}
+
+/// Writes `head ++ body` from byte `sent` on, until done or the socket
+/// would block. Returns the new count of bytes sent.
+fn write_some(mut socket: &TcpStream, head: &[u8], body: &[u8], mut sent: usize) -> io::Result<usize> {
+    let total = head.len() + body.len();
+    while sent < total {
+        let result = if sent < head.len() {
+            socket.write_vectored(&[io::IoSlice::new(&head[sent..]), io::IoSlice::new(body)])
+        } else {
+            socket.write(&body[sent - head.len()..])
+        };
+        match result {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(sent)
+}
+
+/// The handler's refusal, with a plain fallback should rendering it panic.
+pub(crate) fn safe_refuse<H: Handler>(handler: &H, status: u16, message: &str) -> Response {
+    catch_unwind(AssertUnwindSafe(|| handler.refuse(status, message))).unwrap_or_else(|_| {
+        Response::with_body(status, message.to_owned()).header("Content-Type", "text/plain; charset=utf-8")
+    })
+}
+
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
