@@ -1,0 +1,311 @@
+//! Code generation: a checked route becomes the user's function (untouched),
+//! a companion struct of the same name, its `path(..)` builder and its
+//! `RouteSource` impl, as /work/notes/router-contract.md lays out.
+//!
+//! The generated code names only `::sutegi` items. Checks the type checker
+//! must make (is this argument an extractor, is that return type a
+//! response, is a capture's type `FromStr`) are emitted with the span of the
+//! user's own tokens, so the error lands on the argument or return type it
+//! is about. What the attribute and the function say was validated by
+//! `attribute.rs` and `handler.rs`; nothing here refuses anything.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{Ident, LitStr, Type};
+
+use crate::attribute::{AttrKind, RouteAttr};
+use crate::handler::{ArgKind, Handler, HandlerArg};
+use crate::path::Piece;
+
+/// Expands a checked route.
+pub fn expand(attr: &RouteAttr, handler: &Handler) -> TokenStream {
+    let item = &handler.item;
+    let vis = &item.vis;
+    let name = &item.sig.ident;
+    let name_text = name.unraw().to_string();
+    // A `#[cfg]` that removes the function removes its companion too.
+    let cfgs = item.attrs.iter().filter(|a| a.path().is_ident("cfg"));
+    let cfgs = quote!(#(#cfgs)*);
+
+    let methods_text = attr
+        .methods
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let struct_doc = format!(
+        "The route `{methods_text} {}`, served by the function of the same name: pass it to `routes![{name_text}]`.",
+        attr.path.raw
+    );
+    let path_builder = path_builder(attr, handler);
+    let route_info = route_info(attr, handler);
+    let body_checks = body_checks(handler);
+
+    quote! {
+        #item
+
+        #cfgs
+        #[doc = #struct_doc]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #name {}
+
+        #cfgs
+        #[allow(dead_code)]
+        impl #name {
+            #path_builder
+        }
+
+        #cfgs
+        impl ::sutegi::__private::RouteSource for #name {
+            fn into_route(self) -> ::sutegi::Route {
+                #body_checks
+                ::sutegi::Route::__from_macro(#route_info)
+            }
+        }
+    }
+}
+
+/// `user::path(42) == "/users/42"`: one argument per capture, in path order.
+fn path_builder(attr: &RouteAttr, handler: &Handler) -> TokenStream {
+    let vis = &handler.item.vis;
+    let params: Vec<&Ident> = attr
+        .path
+        .captures()
+        .map(|capture| capture_ident(handler, &capture.name))
+        .collect();
+    let pieces = attr.path.pieces.iter().map(|piece| match piece {
+        Piece::Literal(text) => quote!(::sutegi::__private::PathPiece::Literal(#text)),
+        Piece::Capture(capture) => {
+            let ident = capture_ident(handler, &capture.name);
+            if capture.catch_all {
+                quote!(::sutegi::__private::PathPiece::CatchAll(&#ident))
+            } else {
+                quote!(::sutegi::__private::PathPiece::Capture(&#ident))
+            }
+        }
+    });
+    let doc = if params.is_empty() {
+        format!("Builds this route's path, `{}`, relative to the router it is mounted in (`Router::url_for` adds a mount prefix).", attr.path.raw)
+    } else {
+        format!("Builds this route's path, `{}`, from its captures in path order, each percent-encoded, relative to the router it is mounted in (`Router::url_for` adds a mount prefix).", attr.path.raw)
+    };
+    quote! {
+        #[doc = #doc]
+        #[must_use]
+        #vis fn path(#(#params: impl ::std::fmt::Display),*) -> ::std::string::String {
+            ::sutegi::__private::build_path(&[#(#pieces),*])
+        }
+    }
+}
+
+fn capture_ident<'a>(handler: &'a Handler, name: &str) -> &'a Ident {
+    handler
+        .args
+        .iter()
+        .find(|arg| matches!(&arg.kind, ArgKind::Capture { name: n, .. } if n == name))
+        .and_then(|arg| arg.ident.as_ref())
+        .expect("handler.rs refuses a capture no argument takes")
+}
+
+fn route_info(attr: &RouteAttr, handler: &Handler) -> TokenStream {
+    let methods = attr.methods.iter().map(|m| {
+        let variant = Ident::new(m.variant(), Span::call_site());
+        quote!(::sutegi::Method::#variant)
+    });
+    let path = LitStr::new(&attr.path.raw, attr.path_lit.span());
+    let name = handler.item.sig.ident.unraw().to_string();
+    let body_limit = match attr.body_limit {
+        Some(bytes) => {
+            let bytes = proc_macro2::Literal::u64_unsuffixed(bytes);
+            quote!(::core::option::Option::Some(#bytes))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let kind = match attr.kind {
+        AttrKind::Sse => quote!(::sutegi::__private::RouteKind::Stream),
+        AttrKind::Fixed(_) | AttrKind::Route => quote!(::sutegi::__private::RouteKind::Plain),
+    };
+    // The location is the path literal's, so a conflict names the attribute.
+    let here = attr.path_lit.span();
+    let file = quote_spanned!(here=> ::core::file!());
+    let line = quote_spanned!(here=> ::core::line!());
+    let column = quote_spanned!(here=> ::core::column!());
+    let state_requirements = handler
+        .args
+        .iter()
+        .filter(|a| a.kind == ArgKind::Extractor)
+        .map(|arg| {
+            let ty = &arg.ty;
+            quote_spanned!(ty.span()=> <#ty as ::sutegi::FromRequest>::state_requirement())
+        });
+    let wrapper = wrapper(attr, handler);
+    quote! {
+        ::sutegi::__private::RouteInfo {
+            methods: &[#(#methods),*],
+            path: #path,
+            name: #name,
+            module: ::core::module_path!(),
+            file: #file,
+            line: #line,
+            column: #column,
+            body_limit: #body_limit,
+            kind: #kind,
+            state_requirements: ::std::vec![#(#state_requirements),*],
+            handler: #wrapper,
+        }
+    }
+}
+
+/// The closure the router calls: extract every argument (a refusal returns
+/// early as a response), call the function, turn its value into a response.
+fn wrapper(attr: &RouteAttr, handler: &Handler) -> TokenStream {
+    let cx = Ident::new("__sutegi_cx", Span::mixed_site());
+    let sink = Ident::new("__sutegi_sink", Span::mixed_site());
+    let locals: Vec<Ident> = (0..handler.args.len())
+        .map(|i| format_ident!("__sutegi_arg{}", i, span = Span::mixed_site()))
+        .collect();
+    let extractions = handler.args.iter().zip(&locals).filter_map(|(arg, local)| {
+        let ty = &arg.ty;
+        let span = ty.span();
+        let value = Ident::new("__sutegi_value", Span::mixed_site());
+        let refusal = Ident::new("__sutegi_refusal", Span::mixed_site());
+        match &arg.kind {
+            ArgKind::Sink => None,
+            ArgKind::Capture { name, .. } => Some(quote_spanned! {span=>
+                let #local: #ty = match #cx.capture::<#ty>(#name) {
+                    ::core::result::Result::Ok(#value) => #value,
+                    ::core::result::Result::Err(#refusal) => return #refusal,
+                };
+            }),
+            ArgKind::Extractor => Some(quote_spanned! {span=>
+                let #local = match <#ty as ::sutegi::FromRequest>::from_request(#cx) {
+                    ::core::result::Result::Ok(#value) => #value,
+                    ::core::result::Result::Err(#refusal) => {
+                        return ::sutegi::IntoResponse::into_response(#refusal)
+                    }
+                };
+            }),
+        }
+    });
+    let call_args = handler
+        .args
+        .iter()
+        .zip(&locals)
+        .map(|(arg, local)| match arg.kind {
+            ArgKind::Sink => sink.to_token_stream(),
+            _ => local.to_token_stream(),
+        });
+    let name = &handler.item.sig.ident;
+    let ret_span = match &handler.output {
+        Some(ty) => ty.span(),
+        None => name.span(),
+    };
+    let mut callee = name.clone();
+    callee.set_span(ret_span);
+    let call = quote_spanned!(ret_span=> #callee(#(#call_args),*));
+
+    let respond = match attr.kind {
+        AttrKind::Sse => quote_spanned! {ret_span=>
+            ::sutegi::Response::sse(move |#sink: &mut ::sutegi::SseSink| -> ::std::io::Result<()> {
+                #call
+            })
+        },
+        AttrKind::Fixed(_) | AttrKind::Route => respond(handler.output.as_ref(), ret_span, call),
+    };
+    quote! {
+        ::sutegi::__private::boxed_handler(|#cx: &::sutegi::__private::Context<'_>| -> ::sutegi::Response {
+            #(#extractions)*
+            #respond
+        })
+    }
+}
+
+/// `<Ret as IntoResponse>::into_response(call)` names the return type so a
+/// type that is not a response is reported on the whole of it; an
+/// `impl Trait` return cannot be named, so it goes through the trait path.
+fn respond(output: Option<&Type>, span: Span, call: TokenStream) -> TokenStream {
+    match output {
+        Some(ty) if !matches!(ty, Type::ImplTrait(_)) => quote_spanned! {span=>
+            <#ty as ::sutegi::IntoResponse>::into_response(#call)
+        },
+        _ => quote_spanned! {span=>
+            ::sutegi::IntoResponse::into_response(#call)
+        },
+    }
+}
+
+/// A handler reads the request body at most once: for every pair of
+/// extractors, a constant that fails to compile when both read it, placed
+/// on the second one.
+fn body_checks(handler: &Handler) -> TokenStream {
+    let extractors: Vec<&HandlerArg> = handler
+        .args
+        .iter()
+        .filter(|arg| arg.kind == ArgKind::Extractor)
+        .collect();
+    let mut checks = TokenStream::new();
+    for (i, second) in extractors.iter().enumerate() {
+        for first in &extractors[..i] {
+            let (a, b) = (&first.ty, &second.ty);
+            let message = format!(
+                "`{}` and `{}` both read the request body, which can be read only once: keep one of them",
+                type_text(a),
+                type_text(b)
+            );
+            checks.extend(quote_spanned! {b.span()=>
+                const _: () = ::core::assert!(
+                    !(<#a as ::sutegi::FromRequest>::READS_BODY && <#b as ::sutegi::FromRequest>::READS_BODY),
+                    #message
+                );
+            });
+        }
+    }
+    checks
+}
+
+/// A type as the user would write it, for messages.
+pub fn type_text(ty: &Type) -> String {
+    let text = ty.to_token_stream().to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        // `quote` spaces every token: `Json < T >`, `& mut X`, `a :: b`.
+        if c == ' ' {
+            let prev = out.chars().last();
+            let next = chars.peek().copied();
+            let glue = matches!(prev, Some('<' | '&' | ':' | '('))
+                || matches!(next, Some('<' | '>' | ',' | ':' | ')'));
+            if glue {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_text_reads_like_source() {
+        let table = [
+            (quote!(Json<NewUser>), "Json<NewUser>"),
+            (quote!(Option<Json<Vec<u8>>>), "Option<Json<Vec<u8>>>"),
+            (quote!(&mut sutegi::SseSink), "&mut sutegi::SseSink"),
+            (
+                quote!(Result<Json<T>, JsonRejection>),
+                "Result<Json<T>, JsonRejection>",
+            ),
+            (quote!((u8, String)), "(u8, String)"),
+            (quote!(&'static str), "&'static str"),
+        ];
+        for (tokens, expected) in table {
+            let ty: Type = syn::parse2(tokens).unwrap();
+            assert_eq!(type_text(&ty), expected);
+        }
+    }
+}
