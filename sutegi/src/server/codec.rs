@@ -711,9 +711,6 @@ impl ChunkedDecoder {
                             .checked_mul(16)
                             .and_then(|s| s.checked_add(digit))
                             .ok_or(Refusal::BadRequest("a chunk size overflows"))?;
-                        if self.total.saturating_add(size) > self.limit {
-                            return Err(Refusal::BodyTooLarge);
-                        }
                         ChunkState::Size { size, any: true }
                     }
                     _ if !any => return Err(Refusal::BadRequest("a chunk size must be hexadecimal digits")),
@@ -748,6 +745,11 @@ impl ChunkedDecoder {
                     return Err(NEED_CRLF);
                 }
                 self.line_bytes = 0;
+                // Decided once the size line is whole, so an overflowing
+                // size is a 400 however the bytes arrive.
+                if self.total.saturating_add(size) > self.limit {
+                    return Err(Refusal::BodyTooLarge);
+                }
                 if size == 0 {
                     ChunkState::TrailerStart
                 } else {

@@ -1,0 +1,318 @@
+//! The codec against tables of raw bytes and the outcome each must give,
+//! plus property tests: any bytes in any split never panic, and chunked
+//! encode → decode round-trips.
+
+use super::*;
+use proptest::prelude::*;
+
+/// Feeds `bytes` in one piece and returns the request or the refusal.
+fn decode_all(bytes: &[u8], limits: &Limits) -> Result<Option<Request>, Refusal> {
+    decode_split(bytes, &[], limits)
+}
+
+/// Feeds `bytes` cut at `cuts`, as a connection would receive them.
+fn decode_split(bytes: &[u8], cuts: &[usize], limits: &Limits) -> Result<Option<Request>, Refusal> {
+    let mut decoder = RequestDecoder::new(peer_unknown());
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut from = 0;
+    let mut points: Vec<usize> = cuts.iter().copied().filter(|&c| c < bytes.len()).collect();
+    points.sort_unstable();
+    points.push(bytes.len());
+    for to in points {
+        if to < from {
+            continue;
+        }
+        buffer.extend_from_slice(&bytes[from..to]);
+        from = to;
+        let step = decoder.feed(&buffer, limits, &|_, _| None)?;
+        buffer.drain(..step.consumed);
+        if let Outcome::Request(request) = step.outcome {
+            return Ok(Some(*request));
+        }
+    }
+    Ok(None)
+}
+
+fn status_of(bytes: &[u8]) -> u16 {
+    match decode_all(bytes, &Limits::default()) {
+        Ok(Some(_)) => 200,
+        Ok(None) => 0,
+        Err(refusal) => refusal.status(),
+    }
+}
+
+#[test]
+fn the_typical_browser_request_parses() {
+    let bytes = b"GET /users/42?tab=posts&x=%20 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: Mozilla/5.0\r\nAccept: text/html\r\nAccept-Language: en\r\nCookie: a=b\r\n\r\n";
+    let request = decode_all(bytes, &Limits::default()).unwrap().unwrap();
+    assert_eq!(request.method(), Method::Get);
+    assert_eq!(request.target(), "/users/42?tab=posts&x=%20");
+    assert_eq!(request.path(), "/users/42");
+    assert_eq!(request.query(), Some("tab=posts&x=%20"));
+    assert_eq!(request.version(), Version::Http11);
+    assert_eq!(request.header("host"), Some("example.com"));
+    assert_eq!(request.header("ACCEPT"), Some("text/html"));
+    assert_eq!(request.headers().count(), 5);
+    assert!(request.keep_alive());
+    assert!(request.body().is_empty());
+}
+
+/// (what, request bytes, expected status: 200 parsed, 0 incomplete).
+const TABLE: &[(&str, &[u8], u16)] = &[
+    ("plain GET", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+    ("HTTP/1.0 without Host", b"GET / HTTP/1.0\r\n\r\n", 200),
+    ("bare LF line ends (RFC 9112 2.2)", b"GET / HTTP/1.1\nHost: a\n\n", 200),
+    ("leading empty line", b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+    ("incomplete head", b"GET / HTTP/1.1\r\nHost: a\r\n", 0),
+    ("incomplete body", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab", 0),
+    ("missing Host on 1.1", b"GET / HTTP/1.1\r\n\r\n", 400),
+    ("two Host fields", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    ("unknown method", b"BREW / HTTP/1.1\r\nHost: a\r\n\r\n", 501),
+    ("lower-case method is unknown", b"get / HTTP/1.1\r\nHost: a\r\n\r\n", 501),
+    ("HTTP/2.0", b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+    ("HTTP/1.2", b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505),
+    ("garbage version", b"GET / HTTQ/1.1\r\nHost: a\r\n\r\n", 400),
+    ("missing version", b"GET /\r\nHost: a\r\n\r\n", 400),
+    ("space before colon", b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400),
+    ("obs-fold", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n", 400),
+    ("NUL in a value", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\0c\r\n\r\n", 400),
+    ("bare CR in a value", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\rc\r\n\r\n", 400),
+    ("bare CR in the request line", b"GET /\r HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    ("control byte in target", b"GET /a\x01b HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    ("target not starting with /", b"GET users HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    ("asterisk form for OPTIONS", b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+    ("asterisk form for GET", b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    ("absolute form", b"GET http://a/x?y HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+    ("CL and TE together", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ("two CL fields", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400),
+    ("CL list", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc", 400),
+    ("signed CL", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc", 400),
+    ("negative CL", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 400),
+    ("hex CL", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x3\r\n\r\nabc", 400),
+    ("empty CL", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n", 400),
+    ("overflowing CL", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400),
+    ("CL over the body limit", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2097153\r\n\r\n", 413),
+    ("TE gzip alone", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+    ("TE chunked then gzip", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
+    ("TE chunked twice", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400),
+    ("TE chunked in two fields", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+    ("TE gzip before chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+    ("TE gzip then chunked in two fields", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", 501),
+    ("TE obfuscated xchunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", 400),
+    ("TE empty", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n", 400),
+    ("TE on HTTP/1.0", b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ("TE with upper case", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: CHUNKED\r\n\r\n0\r\n\r\n", 200),
+    ("unknown expectation", b"POST / HTTP/1.1\r\nHost: a\r\nExpect: tea\r\nContent-Length: 1\r\n\r\na", 417),
+    ("chunk size not hex", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+    ("chunk size empty", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", 400),
+    ("chunk size 0x prefix", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400),
+    ("chunk size overflow", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", 400),
+    ("chunk over body limit", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n300000\r\n", 413),
+    ("chunk line with bare LF", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", 400),
+    ("chunk data without CRLF", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", 400),
+    ("chunk data with bare LF end", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n", 400),
+    ("last chunk with bare LF", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\n\r\n", 400),
+    ("trailer with bare LF", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: y\n\r\n", 400),
+    ("chunk extension and trailer", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;name=val\r\nhello\r\n0\r\nX-T: 1\r\n\r\n", 200),
+];
+
+#[test]
+fn request_table() {
+    let mut failures = Vec::new();
+    for (what, bytes, expected) in TABLE {
+        let got = status_of(bytes);
+        if got != *expected {
+            failures.push(format!("{what}: expected {expected}, got {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_table_row_gives_the_same_outcome_byte_by_byte() {
+    for (what, bytes, expected) in TABLE {
+        let cuts: Vec<usize> = (1..bytes.len()).collect();
+        let got = match decode_split(bytes, &cuts, &Limits::default()) {
+            Ok(Some(_)) => 200,
+            Ok(None) => 0,
+            Err(refusal) => refusal.status(),
+        };
+        assert_eq!(got, *expected, "{what}, fed a byte at a time");
+    }
+}
+
+#[test]
+fn chunked_body_is_decoded_with_extensions_and_trailers_ignored() {
+    let bytes = b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;ext\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n";
+    let request = decode_all(bytes, &Limits::default()).unwrap().unwrap();
+    assert_eq!(request.body(), b"hello world");
+}
+
+#[test]
+fn content_length_body_is_read() {
+    let bytes = b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET";
+    let mut decoder = RequestDecoder::new(peer_unknown());
+    let step = decoder.feed(bytes, &Limits::default(), &|_, _| None).unwrap();
+    let Outcome::Request(request) = step.outcome else { panic!("expected a request") };
+    assert_eq!(request.body(), b"hello");
+    // The pipelined bytes after the body are left for the next request.
+    assert_eq!(&bytes[step.consumed..], b"GET");
+}
+
+#[test]
+fn pipelined_requests_decode_in_order() {
+    let bytes = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut decoder = RequestDecoder::new(peer_unknown());
+    let first = decoder.feed(bytes, &Limits::default(), &|_, _| None).unwrap();
+    let Outcome::Request(a) = first.outcome else { panic!() };
+    let second = decoder.feed(&bytes[first.consumed..], &Limits::default(), &|_, _| None).unwrap();
+    let Outcome::Request(b) = second.outcome else { panic!() };
+    assert_eq!((a.path(), b.path()), ("/a", "/b"));
+    assert_eq!(first.consumed + second.consumed, bytes.len());
+}
+
+#[test]
+fn connection_semantics() {
+    let close = decode_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", &Limits::default());
+    assert!(!close.unwrap().unwrap().keep_alive());
+    let old = decode_all(b"GET / HTTP/1.0\r\n\r\n", &Limits::default());
+    assert!(!old.unwrap().unwrap().keep_alive());
+    let old_kept = decode_all(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &Limits::default());
+    assert!(old_kept.unwrap().unwrap().keep_alive());
+}
+
+#[test]
+fn expect_continue_is_signalled_only_before_the_body() {
+    let head = b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+    let mut decoder = RequestDecoder::new(peer_unknown());
+    let step = decoder.feed(head, &Limits::default(), &|_, _| None).unwrap();
+    assert!(matches!(step.outcome, Outcome::NeedMore));
+    assert!(decoder.take_continue());
+    assert!(!decoder.take_continue());
+    let step = decoder.feed(b"hi", &Limits::default(), &|_, _| None).unwrap();
+    assert!(matches!(step.outcome, Outcome::Request(_)));
+
+    let mut eager = Vec::from(&head[..]);
+    eager.extend_from_slice(b"hi");
+    let mut decoder = RequestDecoder::new(peer_unknown());
+    decoder.feed(&eager, &Limits::default(), &|_, _| None).unwrap();
+    assert!(!decoder.take_continue(), "the body is already here: no 100 Continue");
+}
+
+#[test]
+fn a_long_target_is_414_even_when_the_head_is_also_too_large() {
+    let mut bytes = b"GET /".to_vec();
+    bytes.extend(std::iter::repeat_n(b'a', 20 * 1024));
+    // Still arriving: the limit is met while reading the target.
+    assert_eq!(decode_all(&bytes, &Limits::default()).unwrap_err(), Refusal::UriTooLong);
+    bytes.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(decode_all(&bytes, &Limits::default()).unwrap_err(), Refusal::UriTooLong);
+}
+
+#[test]
+fn a_target_just_under_the_limit_is_served() {
+    let mut bytes = b"GET /".to_vec();
+    bytes.extend(std::iter::repeat_n(b'a', 8 * 1024 - 1));
+    bytes.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert!(decode_all(&bytes, &Limits::default()).unwrap().is_some());
+}
+
+#[test]
+fn large_or_numerous_headers_are_431() {
+    let mut bytes = b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: ".to_vec();
+    bytes.extend(std::iter::repeat_n(b'a', 17 * 1024));
+    assert_eq!(decode_all(&bytes, &Limits::default()).unwrap_err(), Refusal::HeadersTooLarge);
+    bytes.extend_from_slice(b"\r\n\r\n");
+    assert_eq!(decode_all(&bytes, &Limits::default()).unwrap_err(), Refusal::HeadersTooLarge);
+
+    let mut many = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+    for i in 0..100 {
+        many.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"\r\n");
+    assert_eq!(decode_all(&many, &Limits::default()).unwrap_err(), Refusal::HeadersTooLarge);
+}
+
+#[test]
+fn chunked_bodies_are_counted_against_the_limit_as_they_arrive() {
+    let limits = Limits { max_body_bytes: 10, ..Limits::default() };
+    let ok = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n";
+    assert!(decode_all(ok, &limits).unwrap().is_some());
+    let over = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\nworld!\r\n0\r\n\r\n";
+    assert_eq!(decode_all(over, &limits).unwrap_err(), Refusal::BodyTooLarge);
+}
+
+#[test]
+fn a_route_may_raise_the_body_limit() {
+    let bytes = b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 3000000\r\n\r\n";
+    let mut decoder = RequestDecoder::new(peer_unknown());
+    let raise = |_: Method, path: &str| (path == "/upload").then_some(64 << 20);
+    let step = decoder.feed(bytes, &Limits::default(), &raise).unwrap();
+    assert!(matches!(step.outcome, Outcome::NeedMore));
+}
+
+#[test]
+fn parse_request_reads_from_a_bufread_and_reports_a_closed_peer() {
+    use std::io::BufReader;
+    let limits = Limits::default();
+    assert!(parse_request(&mut BufReader::new(&b""[..]), &limits).unwrap().is_none());
+    assert!(parse_request(&mut BufReader::new(&b"\r\n"[..]), &limits).unwrap().is_none());
+    let cut = parse_request(&mut BufReader::new(&b"GET / HT"[..]), &limits).unwrap();
+    assert!(matches!(cut, Some(Incoming::Refused(Refusal::BadRequest(_)))));
+    // A tiny reader buffer makes the head span many reads.
+    let bytes = b"POST /e HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n";
+    let mut reader = BufReader::with_capacity(4, &bytes[..]);
+    let Some(Incoming::Request(request)) = parse_request(&mut reader, &limits).unwrap() else { panic!() };
+    assert_eq!((request.path(), request.body()), ("/e", &b"abc"[..]));
+    let mut whole = BufReader::new(&bytes[..]);
+    let Some(Incoming::Request(_)) = parse_request(&mut whole, &limits).unwrap() else { panic!() };
+    // The fast path leaves the pipelined request in the reader.
+    assert_eq!(whole.fill_buf().unwrap(), b"GET / HTTP/1.1\r\n");
+}
+
+fn chunked_request(body: &[u8], sizes: &[usize]) -> Vec<u8> {
+    let mut bytes = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut rest = body;
+    let mut sizes = sizes.iter().cycle();
+    while !rest.is_empty() {
+        let take = (*sizes.next().unwrap_or(&1)).clamp(1, rest.len());
+        encode_chunk(&rest[..take], &mut bytes);
+        rest = &rest[take..];
+    }
+    bytes.extend_from_slice(b"0\r\n\r\n");
+    bytes
+}
+
+proptest! {
+    #[test]
+    fn any_bytes_in_any_split_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600), cuts in proptest::collection::vec(0usize..600, 0..8)) {
+        let _ = decode_split(&bytes, &cuts, &Limits::default());
+    }
+
+    #[test]
+    fn request_shaped_noise_never_panics(
+        method in "(GET|POST|PUT|get|BREW)",
+        target in "[ -~]{0,40}",
+        headers in proptest::collection::vec("[ -~\t\r\n]{0,30}", 0..6),
+        cuts in proptest::collection::vec(0usize..300, 0..6),
+    ) {
+        let mut bytes = format!("{method} {target} HTTP/1.1\r\n").into_bytes();
+        for header in headers {
+            bytes.extend_from_slice(header.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"\r\n");
+        let _ = decode_split(&bytes, &cuts, &Limits::default());
+    }
+
+    #[test]
+    fn chunked_encode_decode_round_trips(
+        body in proptest::collection::vec(any::<u8>(), 0..2000),
+        sizes in proptest::collection::vec(1usize..300, 1..6),
+        cuts in proptest::collection::vec(0usize..2500, 0..10),
+    ) {
+        let bytes = chunked_request(&body, &sizes);
+        let request = decode_split(&bytes, &cuts, &Limits::default()).unwrap().unwrap();
+        prop_assert_eq!(request.body(), &body[..]);
+    }
+}
