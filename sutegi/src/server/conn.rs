@@ -104,8 +104,10 @@ pub(crate) enum Next {
 pub(crate) struct Turn<'a, H> {
     pub(crate) handler: &'a H,
     pub(crate) limits: &'a Limits,
-    /// Set once shutdown has closed the listener: every response closes.
-    pub(crate) closing: bool,
+    /// True once shutdown has closed the listener: every response closes.
+    /// Asked after the handler returns, so requests in flight when shutdown
+    /// begins are answered with `Connection: close` too.
+    pub(crate) closing: &'a dyn Fn() -> bool,
     /// Whether another stream may start (checked against `max_streams`).
     pub(crate) may_stream: &'a dyn Fn() -> bool,
     pub(crate) scratch: &'a mut Vec<u8>,
@@ -244,7 +246,7 @@ impl Conn {
         if !turn.scratch.is_empty() {
             self.pending = turn.scratch.to_vec();
         }
-        if turn.closing && !self.has_request_in_flight() {
+        if (turn.closing)() && !self.has_request_in_flight() {
             return self.linger(turn.limits);
         }
         Next::Park(self, Interest::Read)
@@ -302,11 +304,10 @@ impl Conn {
     /// reads on; `Err` carries where it goes instead.
     fn answer<H: Handler>(self: Box<Self>, turn: &mut Turn<'_, H>, request: Request) -> Result<Box<Self>, Next> {
         let head_only = request.method() == Method::Head;
-        let keep_alive = turn.limits.keep_alive
+        let version = request.version();
+        let asked_keep_alive = turn.limits.keep_alive
             && request.keep_alive()
-            && self.served < turn.limits.max_requests_per_connection
-            && !turn.closing;
-        let framing = Framing { version: request.version(), head_only, keep_alive };
+            && self.served < turn.limits.max_requests_per_connection;
         let handler = turn.handler;
         let response = match catch_unwind(AssertUnwindSafe(|| handler.handle(request))) {
             Ok(response) => response,
@@ -315,6 +316,8 @@ impl Conn {
                 safe_refuse(handler, 500, "the server failed to answer this request")
             }
         };
+        let keep_alive = asked_keep_alive && !(turn.closing)();
+        let framing = Framing { version, head_only, keep_alive };
         if response.body().is_stream() && !head_only && status_allows_body(response.status()) {
             if !(turn.may_stream)() {
                 let refusal = safe_refuse(handler, 503, "too many streams are open; try again later");

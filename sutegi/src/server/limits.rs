@@ -14,8 +14,9 @@ use std::time::Duration;
 /// The defaults are those of production servers (nginx, hyper): a request
 /// that crosses a bound is refused with the status named on each field, and
 /// the connection is closed.
+/// (Not `#[non_exhaustive]`, so that struct-update syntax works from other
+/// crates; new bounds may still be added before 1.0.)
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Limits {
     /// Request line plus header fields, in bytes (431 over; default 16 KiB,
     /// at most 64 KiB).

@@ -258,6 +258,13 @@ enum Slot {
     Streaming,
 }
 
+/// How a stream left its connection.
+enum StreamEnd {
+    /// Ended with the closing chunk on a persistent connection.
+    Reuse(Box<Conn>),
+    Close(Box<Conn>),
+}
+
 struct ReadyQueue {
     events: Events,
     /// Readiness the leader learned beyond the one it serves itself; the
@@ -367,10 +374,11 @@ impl<H: Handler> Shared<H> {
             }
         };
         let may_stream = || self.streams.load(Ordering::SeqCst) < self.limits.max_streams;
+        let closing = || self.phase() >= Phase::Closing;
         let mut turn = Turn {
             handler: &self.handler,
             limits: &self.limits,
-            closing: self.phase() >= Phase::Closing,
+            closing: &closing,
             may_stream: &may_stream,
             scratch,
             out,
@@ -496,8 +504,12 @@ impl<H: Handler> Shared<H> {
             .spawn(move || {
                 let next = shared.run_stream(conn, job);
                 shared.streams.fetch_sub(1, Ordering::SeqCst);
-                if let Some(conn) = next {
-                    shared.park(key, conn, Interest::Read);
+                match next {
+                    StreamEnd::Reuse(conn) => shared.park(key, conn, Interest::Read),
+                    StreamEnd::Close(conn) => {
+                        let _ = conn.socket.shutdown(Shutdown::Both);
+                        shared.close(key, conn);
+                    }
                 }
             });
         if let Err(error) = spawned {
@@ -510,16 +522,11 @@ impl<H: Handler> Shared<H> {
         }
     }
 
-    /// Runs a stream's producer on this (stream) thread. Returns the
-    /// connection when it may carry another request.
-    fn run_stream(&self, conn: Box<Conn>, job: StreamJob) -> Option<Box<Conn>> {
+    /// Runs a stream's producer on this (stream) thread, and says whether
+    /// the connection may carry another request.
+    fn run_stream(&self, conn: Box<Conn>, job: StreamJob) -> StreamEnd {
         let StreamJob { status, headers, producer, framing } = job;
-        let key_closer = |conn: Box<Conn>| {
-            let _ = self.poller.delete(&conn.socket);
-            let _ = conn.socket.shutdown(Shutdown::Both);
-            drop(conn);
-            None
-        };
+        let key_closer = StreamEnd::Close;
         let socket = &conn.socket;
         if socket.set_nonblocking(false).is_err() || socket.set_write_timeout(Some(self.limits.write_timeout)).is_err() {
             return key_closer(conn);
@@ -560,7 +567,7 @@ impl<H: Handler> Shared<H> {
         if clean_end && keep && chunked && self.phase() < Phase::Closing {
             let mut conn = conn;
             if conn.resume_after_stream(&self.limits).is_ok() {
-                return Some(conn);
+                return StreamEnd::Reuse(conn);
             }
             return key_closer(conn);
         }
