@@ -4,7 +4,9 @@
 use sutegi::{Request, Response, Server};
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
     let server = Server::bind(addr)?;
     println!("listening on http://{}", server.local_addr()?);
     server.serve(|req: Request| match req.path() {
@@ -16,7 +18,12 @@ fn main() -> std::io::Result<()> {
         }),
         "/events" => Response::sse(|sink| {
             for i in 0..3 {
-                sink.send(&sutegi::Event::new().event("tick").id(i.to_string()).data(i.to_string()))?;
+                sink.send(
+                    &sutegi::Event::new()
+                        .event("tick")
+                        .id(i.to_string())
+                        .data(i.to_string()),
+                )?;
             }
             Ok(())
         }),

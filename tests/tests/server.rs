@@ -21,17 +21,26 @@ struct Running {
 
 impl Running {
     fn start(limits: Limits, workers: usize) -> Running {
-        let server = Server::bind("127.0.0.1:0").unwrap().limits(limits).workers(workers);
+        let server = Server::bind("127.0.0.1:0")
+            .unwrap()
+            .limits(limits)
+            .workers(workers);
         let addr = server.local_addr().unwrap();
         let flag = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&flag);
         let thread = std::thread::spawn(move || server.serve_until(app, &stop));
-        Running { addr, flag, thread: Some(thread) }
+        Running {
+            addr,
+            flag,
+            thread: Some(thread),
+        }
     }
 
     fn connect(&self) -> TcpStream {
         let stream = TcpStream::connect(self.addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         stream
     }
 
@@ -78,7 +87,12 @@ fn app(req: Request) -> Response {
                     if i > 0 {
                         std::thread::sleep(Duration::from_millis(interval));
                     }
-                    sink.send(&Event::new().event("tick").id(i.to_string()).data(i.to_string()))?;
+                    sink.send(
+                        &Event::new()
+                            .event("tick")
+                            .id(i.to_string())
+                            .data(i.to_string()),
+                    )?;
                 }
                 Ok(())
             })
@@ -107,7 +121,10 @@ fn read_response(reader: &mut BufReader<TcpStream>) -> std::io::Result<(u16, Str
     }
     let lower = head.to_ascii_lowercase();
     let mut body = Vec::new();
-    if let Some(len) = lower.lines().find_map(|l| l.strip_prefix("content-length: ")) {
+    if let Some(len) = lower
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+    {
         body.resize(len.trim().parse().unwrap_or(0), 0);
         reader.read_exact(&mut body)?;
     } else if lower.contains("transfer-encoding: chunked") {
@@ -155,10 +172,21 @@ fn keep_alive_and_pipelined_requests_are_answered_in_order() {
         .write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\nPOST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /slow?ms=1 HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let bodies: Vec<Vec<u8>> = (0..3).map(|_| read_response(&mut reader).unwrap().2).collect();
-    assert_eq!(bodies, [b"Hello, World!".to_vec(), b"abc".to_vec(), b"slept 1".to_vec()]);
+    let bodies: Vec<Vec<u8>> = (0..3)
+        .map(|_| read_response(&mut reader).unwrap().2)
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            b"Hello, World!".to_vec(),
+            b"abc".to_vec(),
+            b"slept 1".to_vec()
+        ]
+    );
     // And the connection carries more afterwards.
-    stream.write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    stream
+        .write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
     let (status, head, _) = read_response(&mut reader).unwrap();
     assert_eq!(status, 200);
     assert!(head.contains("Date: "), "{head}");
@@ -167,7 +195,10 @@ fn keep_alive_and_pipelined_requests_are_answered_in_order() {
 #[test]
 fn connection_close_and_http_1_0_close_after_the_response() {
     let running = Running::start(Limits::default(), 2);
-    let (status, closed) = send_raw(&running, b"GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let (status, closed) = send_raw(
+        &running,
+        b"GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
     assert_eq!((status, closed), (200, true));
     let (status, closed) = send_raw(&running, b"GET /plaintext HTTP/1.0\r\n\r\n");
     assert_eq!((status, closed), (200, true));
@@ -179,7 +210,9 @@ fn http_1_0_keep_alive_is_honoured() {
     let mut stream = running.connect();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     for _ in 0..2 {
-        stream.write_all(b"GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").unwrap();
+        stream
+            .write_all(b"GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            .unwrap();
         let (status, head, _) = read_response(&mut reader).unwrap();
         assert_eq!(status, 200);
         assert!(head.contains("Connection: keep-alive"), "{head}");
@@ -205,7 +238,10 @@ fn bad_input_gets_its_status_and_a_closed_connection_and_the_server_answers_on()
     }
     let long_target = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(9000));
     assert_eq!(send_raw(&running, long_target.as_bytes()).0, 414);
-    let big_head = format!("GET / HTTP/1.1\r\nHost: t\r\nX-A: {}\r\n\r\n", "a".repeat(17_000));
+    let big_head = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX-A: {}\r\n\r\n",
+        "a".repeat(17_000)
+    );
     assert_eq!(send_raw(&running, big_head.as_bytes()).0, 431);
     assert_eq!(get(&running, "/plaintext").0, 200);
 }
@@ -220,7 +256,11 @@ fn chunked_request_bodies_and_expect_continue() {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     assert_eq!(read_response(&mut reader).unwrap().2, b"abcdef");
 
-    stream.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n").unwrap();
+    stream
+        .write_all(
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+        )
+        .unwrap();
     let (status, _, _) = read_response(&mut reader).unwrap();
     assert_eq!(status, 100, "100 Continue comes before the body is sent");
     stream.write_all(b"wxyz").unwrap();
@@ -255,7 +295,10 @@ fn a_panicking_handler_is_a_500_and_the_workers_live_on() {
     for _ in 0..10 {
         let (status, _, body) = get(&running, "/panic");
         assert_eq!(status, 500);
-        assert!(!String::from_utf8_lossy(&body).contains("on purpose"), "the panic message must not leak");
+        assert!(
+            !String::from_utf8_lossy(&body).contains("on purpose"),
+            "the panic message must not leak"
+        );
     }
     // Two workers, ten panics: both still serve.
     for _ in 0..10 {
@@ -269,7 +312,9 @@ fn two_thousand_idle_connections_do_not_delay_a_fresh_client() {
     let mut idle = Vec::with_capacity(2000);
     for _ in 0..2000 {
         let mut stream = running.connect();
-        stream.write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        stream
+            .write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
         idle.push(stream);
     }
     // Every idle connection got its answer and stays open.
@@ -287,10 +332,15 @@ fn two_thousand_idle_connections_do_not_delay_a_fresh_client() {
     latencies.sort();
     let p99 = percentile(&latencies, 0.99);
     println!("fresh p99 with 2,000 idle connections: {p99:?}");
-    assert!(p99 < Duration::from_millis(500), "fresh requests starved: p99 {p99:?}");
+    assert!(
+        p99 < Duration::from_millis(500),
+        "fresh requests starved: p99 {p99:?}"
+    );
     // The idle ones are still served on the same connections.
     for stream in idle.iter_mut().step_by(100) {
-        stream.write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        stream
+            .write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
         let mut buf = [0u8; 512];
         let n = stream.read(&mut buf).unwrap();
         assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
@@ -299,7 +349,10 @@ fn two_thousand_idle_connections_do_not_delay_a_fresh_client() {
 
 #[test]
 fn slowloris_clients_are_cut_off_and_do_not_block_others() {
-    let limits = Limits { head_timeout: Duration::from_secs(2), ..Limits::default() };
+    let limits = Limits {
+        head_timeout: Duration::from_secs(2),
+        ..Limits::default()
+    };
     let running = Running::start(limits, 2);
     let mut slow: Vec<TcpStream> = (0..50).map(|_| running.connect()).collect();
     let started = Instant::now();
@@ -322,7 +375,11 @@ fn slowloris_clients_are_cut_off_and_do_not_block_others() {
     for stream in &mut slow {
         let mut reply = Vec::new();
         let _ = stream.read_to_end(&mut reply);
-        assert!(reply.starts_with(b"HTTP/1.1 408"), "{}", String::from_utf8_lossy(&reply));
+        assert!(
+            reply.starts_with(b"HTTP/1.1 408"),
+            "{}",
+            String::from_utf8_lossy(&reply)
+        );
     }
 }
 
@@ -335,10 +392,15 @@ fn two_hundred_streams_run_while_plain_requests_answer() {
             let mut stream = running.connect();
             let received = Arc::clone(&received);
             std::thread::spawn(move || {
-                stream.write_all(b"GET /events?n=20&interval_ms=50 HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+                stream
+                    .write_all(b"GET /events?n=20&interval_ms=50 HTTP/1.1\r\nHost: t\r\n\r\n")
+                    .unwrap();
                 let (_, head, body) = read_response(&mut BufReader::new(stream)).unwrap();
                 assert!(head.contains("text/event-stream"));
-                let events = String::from_utf8(body).unwrap().matches("event: tick").count();
+                let events = String::from_utf8(body)
+                    .unwrap()
+                    .matches("event: tick")
+                    .count();
                 received.fetch_add(events, Ordering::SeqCst);
             })
         })
@@ -354,17 +416,29 @@ fn two_hundred_streams_run_while_plain_requests_answer() {
         client.join().unwrap();
     }
     latencies.sort();
-    println!("plain p99 during 200 streams: {:?}", percentile(&latencies, 0.99));
+    println!(
+        "plain p99 during 200 streams: {:?}",
+        percentile(&latencies, 0.99)
+    );
     assert!(percentile(&latencies, 0.99) < Duration::from_millis(500));
-    assert_eq!(received.load(Ordering::SeqCst), 200 * 20, "every event of every stream");
+    assert_eq!(
+        received.load(Ordering::SeqCst),
+        200 * 20,
+        "every event of every stream"
+    );
 }
 
 #[test]
 fn a_stream_over_the_bound_is_a_503() {
-    let limits = Limits { max_streams: 1, ..Limits::default() };
+    let limits = Limits {
+        max_streams: 1,
+        ..Limits::default()
+    };
     let running = Running::start(limits, 2);
     let mut first = running.connect();
-    first.write_all(b"GET /events?n=20&interval_ms=100 HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    first
+        .write_all(b"GET /events?n=20&interval_ms=100 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
     let mut reader = BufReader::new(first);
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
@@ -378,51 +452,81 @@ fn streams_leave_the_connection_usable() {
     let running = Running::start(Limits::default(), 2);
     let mut stream = running.connect();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
-    stream.write_all(b"GET /events?n=3 HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    stream
+        .write_all(b"GET /events?n=3 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
     let (_, _, body) = read_response(&mut reader).unwrap();
     assert_eq!(String::from_utf8(body).unwrap().matches("id: ").count(), 3);
-    stream.write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    stream
+        .write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
     assert_eq!(read_response(&mut reader).unwrap().2, b"Hello, World!");
 }
 
 #[test]
 fn idle_connections_close_after_the_keep_alive_timeout() {
-    let limits = Limits { idle_timeout: Duration::from_millis(300), ..Limits::default() };
+    let limits = Limits {
+        idle_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
     let running = Running::start(limits, 2);
     let mut stream = running.connect();
-    stream.write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    stream
+        .write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
     let mut reader = BufReader::new(stream);
     read_response(&mut reader).unwrap();
     let started = Instant::now();
     let mut rest = Vec::new();
-    assert_eq!(reader.read_to_end(&mut rest).unwrap(), 0, "closed without another byte");
+    assert_eq!(
+        reader.read_to_end(&mut rest).unwrap(),
+        0,
+        "closed without another byte"
+    );
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
 #[test]
 fn requests_per_connection_are_bounded() {
-    let limits = Limits { max_requests_per_connection: 3, ..Limits::default() };
+    let limits = Limits {
+        max_requests_per_connection: 3,
+        ..Limits::default()
+    };
     let running = Running::start(limits, 2);
     let mut stream = running.connect();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     for i in 1..=3 {
-        stream.write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        stream
+            .write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
         let (_, head, _) = read_response(&mut reader).unwrap();
-        assert_eq!(head.contains("Connection: close"), i == 3, "request {i}: {head}");
+        assert_eq!(
+            head.contains("Connection: close"),
+            i == 3,
+            "request {i}: {head}"
+        );
     }
 }
 
 #[test]
 fn a_client_that_reads_nothing_does_not_hold_a_worker() {
-    let limits = Limits { write_timeout: Duration::from_secs(1), ..Limits::default() };
+    let limits = Limits {
+        write_timeout: Duration::from_secs(1),
+        ..Limits::default()
+    };
     let running = Running::start(limits, 1);
     // One worker; this client asks for 8 MiB and never reads it.
     let mut stuck = running.connect();
-    stuck.write_all(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    stuck
+        .write_all(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let started = Instant::now();
     assert_eq!(get(&running, "/plaintext").0, 200);
-    assert!(started.elapsed() < Duration::from_millis(500), "the only worker was held by a slow reader");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "the only worker was held by a slow reader"
+    );
     drop(stuck);
 }
 
@@ -435,10 +539,17 @@ fn serve_until_drains_fifty_in_flight_requests_with_none_lost() {
             let mut stream = running.connect();
             let answered = Arc::clone(&answered);
             std::thread::spawn(move || {
-                stream.write_all(b"POST /slow?ms=400 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n").unwrap();
+                stream
+                    .write_all(
+                        b"POST /slow?ms=400 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
+                    )
+                    .unwrap();
                 let (status, head, body) = read_response(&mut BufReader::new(stream)).unwrap();
                 assert_eq!((status, body), (200, b"slept 400".to_vec()));
-                assert!(head.contains("Connection: close"), "answered during drain: {head}");
+                assert!(
+                    head.contains("Connection: close"),
+                    "answered during drain: {head}"
+                );
                 answered.fetch_add(1, Ordering::SeqCst);
             })
         })
@@ -456,14 +567,19 @@ fn serve_until_drains_fifty_in_flight_requests_with_none_lost() {
 fn shutdown_ends_open_streams_cleanly() {
     let running = Running::start(Limits::default(), 2);
     let mut stream = running.connect();
-    stream.write_all(b"GET /events?n=1000&interval_ms=20 HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    stream
+        .write_all(b"GET /events?n=1000&interval_ms=20 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
     let reader = std::thread::spawn(move || read_response(&mut BufReader::new(stream)));
     std::thread::sleep(Duration::from_millis(200));
     let took = running.stop();
     // The stream ended with its closing chunk (read_response saw it), early.
     let (status, _, body) = reader.join().unwrap().unwrap();
     assert_eq!(status, 200);
-    let events = String::from_utf8(body).unwrap().matches("event: tick").count();
+    let events = String::from_utf8(body)
+        .unwrap()
+        .matches("event: tick")
+        .count();
     assert!(events > 0 && events < 1000, "{events} events");
     assert!(took < Duration::from_secs(5), "{took:?}");
 }

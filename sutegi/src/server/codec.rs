@@ -65,7 +65,9 @@ impl Refusal {
             Refusal::BodyTooLarge => "the request body is larger than the server accepts",
             Refusal::UriTooLong => "the request target is longer than the server accepts",
             Refusal::ExpectationFailed => "only the expectation 100-continue is supported",
-            Refusal::HeadersTooLarge => "the request header fields are larger or more numerous than the server accepts",
+            Refusal::HeadersTooLarge => {
+                "the request header fields are larger or more numerous than the server accepts"
+            }
             Refusal::UnknownMethod => "the request method is not one the server implements",
             Refusal::UnsupportedTransferCoding => "only the chunked transfer coding is supported",
             Refusal::Unavailable => "the server cannot take this request now",
@@ -128,7 +130,10 @@ pub fn parse_request<R: BufRead>(reader: &mut R, limits: &Limits) -> io::Result<
         let step = if spanning.is_empty() {
             match decoder.feed(available, limits, &no_override) {
                 Err(refusal) => return Ok(Some(Incoming::Refused(refusal))),
-                Ok(Step { consumed, outcome: Outcome::Request(request) }) => {
+                Ok(Step {
+                    consumed,
+                    outcome: Outcome::Request(request),
+                }) => {
                     reader.consume(consumed);
                     return Ok(Some(Incoming::Request(*request)));
                 }
@@ -179,9 +184,15 @@ enum DecodeState {
     /// one, so a client trickling bytes does not make us re-parse for each.
     Head { scanned: usize },
     /// Reading a `Content-Length` body.
-    Sized { request: Box<Request>, remaining: u64 },
+    Sized {
+        request: Box<Request>,
+        remaining: u64,
+    },
     /// Reading a chunked body.
-    Chunked { request: Box<Request>, chunks: ChunkedDecoder },
+    Chunked {
+        request: Box<Request>,
+        chunks: ChunkedDecoder,
+    },
 }
 
 /// Resumable request decoding for one connection: head, then body.
@@ -195,7 +206,11 @@ pub(crate) struct RequestDecoder {
 
 impl RequestDecoder {
     pub(crate) fn new(peer: SocketAddr) -> RequestDecoder {
-        RequestDecoder { state: DecodeState::Head { scanned: 0 }, peer, continue_wanted: false }
+        RequestDecoder {
+            state: DecodeState::Head { scanned: 0 },
+            peer,
+            continue_wanted: false,
+        }
     }
 
     /// Whether the decoder is between requests or inside a head (as opposed
@@ -227,11 +242,18 @@ impl RequestDecoder {
                     if !has_line_feed {
                         *scanned = rest.len();
                         check_partial_head(rest, limits)?;
-                        return Ok(Step { consumed, outcome: Outcome::NeedMore });
+                        return Ok(Step {
+                            consumed,
+                            outcome: Outcome::NeedMore,
+                        });
                     }
-                    let Some((request, head_len, framing)) = parse_head(rest, limits, self.peer)? else {
+                    let Some((request, head_len, framing)) = parse_head(rest, limits, self.peer)?
+                    else {
                         *scanned = rest.len();
-                        return Ok(Step { consumed, outcome: Outcome::NeedMore });
+                        return Ok(Step {
+                            consumed,
+                            outcome: Outcome::NeedMore,
+                        });
                     };
                     consumed += head_len;
                     let limit =
@@ -240,7 +262,10 @@ impl RequestDecoder {
                     match framing.body {
                         BodyFraming::None => {
                             self.state = DecodeState::Head { scanned: 0 };
-                            return Ok(Step { consumed, outcome: Outcome::Request(request) });
+                            return Ok(Step {
+                                consumed,
+                                outcome: Outcome::Request(request),
+                            });
                         }
                         BodyFraming::Sized(length) => {
                             if length > limit {
@@ -252,11 +277,16 @@ impl RequestDecoder {
                             // nothing up front.
                             let here = (input.len() - consumed) as u64;
                             request.body.reserve(length.min(here) as usize);
-                            self.state = DecodeState::Sized { request, remaining: length };
+                            self.state = DecodeState::Sized {
+                                request,
+                                remaining: length,
+                            };
                         }
                         BodyFraming::Chunked => {
-                            self.state =
-                                DecodeState::Chunked { request, chunks: ChunkedDecoder::new(limit) };
+                            self.state = DecodeState::Chunked {
+                                request,
+                                chunks: ChunkedDecoder::new(limit),
+                            };
                         }
                     }
                     self.continue_wanted = expects_continue && consumed == input.len();
@@ -267,17 +297,29 @@ impl RequestDecoder {
                     *remaining -= take as u64;
                     consumed += take;
                     if *remaining > 0 {
-                        return Ok(Step { consumed, outcome: Outcome::NeedMore });
+                        return Ok(Step {
+                            consumed,
+                            outcome: Outcome::NeedMore,
+                        });
                     }
-                    return Ok(Step { consumed, outcome: self.finish_body() });
+                    return Ok(Step {
+                        consumed,
+                        outcome: self.finish_body(),
+                    });
                 }
                 DecodeState::Chunked { request, chunks } => {
                     let (taken, done) = chunks.decode(rest, &mut request.body)?;
                     consumed += taken;
                     if !done {
-                        return Ok(Step { consumed, outcome: Outcome::NeedMore });
+                        return Ok(Step {
+                            consumed,
+                            outcome: Outcome::NeedMore,
+                        });
                     }
-                    return Ok(Step { consumed, outcome: self.finish_body() });
+                    return Ok(Step {
+                        consumed,
+                        outcome: self.finish_body(),
+                    });
                 }
             }
         }
@@ -303,11 +345,20 @@ fn check_partial_head(partial: &[u8], limits: &Limits) -> Result<(), Refusal> {
     // Skip the empty lines a client may send before a request.
     let line = match line.iter().position(|&b| b != b'\r' && b != b'\n') {
         Some(start) => &line[start..],
-        None => return if partial.len() > limits.head_bytes() { Err(Refusal::HeadersTooLarge) } else { Ok(()) },
+        None => {
+            return if partial.len() > limits.head_bytes() {
+                Err(Refusal::HeadersTooLarge)
+            } else {
+                Ok(())
+            }
+        }
     };
     if let Some(space) = line.iter().position(|&b| b == b' ') {
         let after_method = &line[space + 1..];
-        let target_len = after_method.iter().position(|&b| b == b' ').unwrap_or(after_method.len());
+        let target_len = after_method
+            .iter()
+            .position(|&b| b == b' ')
+            .unwrap_or(after_method.len());
         if target_len > limits.max_target_bytes {
             return Err(Refusal::UriTooLong);
         }
@@ -396,7 +447,9 @@ fn parse_head(
     let origin = origin_form(target, method)?;
     let target_start = offset(target.as_bytes()) + (target.len() - origin.len());
     let target_range = target_start..target_start + origin.len();
-    let path_end = origin.find('?').map_or(target_range.end, |q| target_start + q);
+    let path_end = origin
+        .find('?')
+        .map_or(target_range.end, |q| target_start + q);
 
     let mut fields = Vec::with_capacity(parsed.headers.len());
     let mut content_length: Option<u64> = None;
@@ -411,7 +464,11 @@ fn parse_head(
         fields.push(FieldRange {
             name_start: offset(header.name.as_bytes()) as u16,
             name_len: header.name.len() as u16,
-            value_start: if value.is_empty() { 0 } else { offset(value) as u16 },
+            value_start: if value.is_empty() {
+                0
+            } else {
+                offset(value) as u16
+            },
             value_len: value.len() as u16,
         });
         match classify(header.name.as_bytes()) {
@@ -424,7 +481,9 @@ fn parse_head(
             }
             Special::TransferEncoding => {
                 if version == Version::Http10 {
-                    return Err(Refusal::BadRequest("Transfer-Encoding is not allowed in HTTP/1.0"));
+                    return Err(Refusal::BadRequest(
+                        "Transfer-Encoding is not allowed in HTTP/1.0",
+                    ));
                 }
                 transfer_encoding_seen = true;
                 codings.add_field(value);
@@ -460,7 +519,9 @@ fn parse_head(
         return Err(Refusal::BadRequest("more than one Host header"));
     }
     if transfer_encoding_seen && content_length.is_some() {
-        return Err(Refusal::BadRequest("both Content-Length and Transfer-Encoding"));
+        return Err(Refusal::BadRequest(
+            "both Content-Length and Transfer-Encoding",
+        ));
     }
     let chunked = transfer_encoding_seen && codings.verdict()?;
     let body = if chunked {
@@ -487,7 +548,14 @@ fn parse_head(
         keep_alive,
         extensions: Extensions::default(),
     });
-    Ok(Some((request, head_len, Framing { body, expect_continue })))
+    Ok(Some((
+        request,
+        head_len,
+        Framing {
+            body,
+            expect_continue,
+        },
+    )))
 }
 
 /// The origin-form part of a target: `/path?query` as is; the path of an
@@ -510,7 +578,9 @@ fn origin_form(target: &str, method: Method) -> Result<&str, Refusal> {
             });
         }
     }
-    Err(Refusal::BadRequest("the request target must start with '/'"))
+    Err(Refusal::BadRequest(
+        "the request target must start with '/'",
+    ))
 }
 
 fn has_bare_cr(head: &[u8]) -> bool {
@@ -527,14 +597,18 @@ fn has_bare_cr(head: &[u8]) -> bool {
 fn parse_content_length(value: &[u8]) -> Result<u64, Refusal> {
     let digits = value.trim_ascii();
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(Refusal::BadRequest("Content-Length must be a plain decimal number"));
+        return Err(Refusal::BadRequest(
+            "Content-Length must be a plain decimal number",
+        ));
     }
     let mut length: u64 = 0;
     for &digit in digits {
         length = length
             .checked_mul(10)
             .and_then(|l| l.checked_add(u64::from(digit - b'0')))
-            .ok_or(Refusal::BadRequest("Content-Length is too large to be a length"))?;
+            .ok_or(Refusal::BadRequest(
+                "Content-Length is too large to be a length",
+            ))?;
     }
     Ok(length)
 }
@@ -561,7 +635,10 @@ impl TransferCodings {
             self.last_is_chunked = chunked;
             if chunked {
                 self.chunked_count += 1;
-            } else if coding.iter().all(|&b| is_token_byte(b) || b" ;=\t\"".contains(&b)) {
+            } else if coding
+                .iter()
+                .all(|&b| is_token_byte(b) || b" ;=\t\"".contains(&b))
+            {
                 self.others = true;
             } else {
                 self.malformed = true;
@@ -621,7 +698,9 @@ fn refusal_for(error: httparse::Error, head: &[u8], limits: &Limits) -> Refusal 
         }
         httparse::Error::HeaderName => Refusal::BadRequest("malformed header field name"),
         httparse::Error::HeaderValue => Refusal::BadRequest("malformed header field value"),
-        httparse::Error::NewLine => Refusal::BadRequest("malformed line ending in the request head"),
+        httparse::Error::NewLine => {
+            Refusal::BadRequest("malformed line ending in the request head")
+        }
         httparse::Error::Status => Refusal::BadRequest("malformed request line"),
     }
 }
@@ -640,14 +719,25 @@ pub(crate) struct ChunkedDecoder {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ChunkState {
     /// Reading hex digits; `any` says whether one was seen.
-    Size { size: u64, any: bool },
+    Size {
+        size: u64,
+        any: bool,
+    },
     /// Whitespace after the size, before `;` or CR.
-    SizeSpace { size: u64 },
+    SizeSpace {
+        size: u64,
+    },
     /// Inside a chunk extension, up to CR.
-    Extension { size: u64 },
+    Extension {
+        size: u64,
+    },
     /// Saw CR after the size line; LF must follow.
-    SizeLf { size: u64 },
-    Data { remaining: u64 },
+    SizeLf {
+        size: u64,
+    },
+    Data {
+        remaining: u64,
+    },
     DataCr,
     DataLf,
     /// At the start of a trailer line (or the final empty line).
@@ -664,12 +754,24 @@ const MAX_CHUNK_LINE: usize = 4096;
 
 impl ChunkedDecoder {
     pub(crate) fn new(limit: u64) -> ChunkedDecoder {
-        ChunkedDecoder { state: ChunkState::Size { size: 0, any: false }, limit, total: 0, line_bytes: 0 }
+        ChunkedDecoder {
+            state: ChunkState::Size {
+                size: 0,
+                any: false,
+            },
+            limit,
+            total: 0,
+            line_bytes: 0,
+        }
     }
 
     /// Decodes from `input`, appending body bytes to `out`. Returns how many
     /// bytes were taken and whether the body (with its trailers) ended.
-    pub(crate) fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(usize, bool), Refusal> {
+    pub(crate) fn decode(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(usize, bool), Refusal> {
         let mut at = 0;
         while at < input.len() {
             if let ChunkState::Data { remaining } = self.state {
@@ -677,7 +779,11 @@ impl ChunkedDecoder {
                 out.extend_from_slice(&input[at..at + take]);
                 at += take;
                 let left = remaining - take as u64;
-                self.state = if left == 0 { ChunkState::DataCr } else { ChunkState::Data { remaining: left } };
+                self.state = if left == 0 {
+                    ChunkState::DataCr
+                } else {
+                    ChunkState::Data { remaining: left }
+                };
                 continue;
             }
             let byte = input[at];
@@ -693,7 +799,9 @@ impl ChunkedDecoder {
     fn line_byte(&mut self) -> Result<(), Refusal> {
         self.line_bytes += 1;
         if self.line_bytes > MAX_CHUNK_LINE {
-            Err(Refusal::BadRequest("a chunk-size line or trailer section is too long"))
+            Err(Refusal::BadRequest(
+                "a chunk-size line or trailer section is too long",
+            ))
         } else {
             Ok(())
         }
@@ -713,12 +821,20 @@ impl ChunkedDecoder {
                             .ok_or(Refusal::BadRequest("a chunk size overflows"))?;
                         ChunkState::Size { size, any: true }
                     }
-                    _ if !any => return Err(Refusal::BadRequest("a chunk size must be hexadecimal digits")),
+                    _ if !any => {
+                        return Err(Refusal::BadRequest(
+                            "a chunk size must be hexadecimal digits",
+                        ))
+                    }
                     b'\r' => ChunkState::SizeLf { size },
                     b';' => ChunkState::Extension { size },
                     b' ' | b'\t' => ChunkState::SizeSpace { size },
                     b'\n' => return Err(NEED_CRLF),
-                    _ => return Err(Refusal::BadRequest("a chunk size must be hexadecimal digits")),
+                    _ => {
+                        return Err(Refusal::BadRequest(
+                            "a chunk size must be hexadecimal digits",
+                        ))
+                    }
                 }
             }
             ChunkState::SizeSpace { size } => {
@@ -728,7 +844,11 @@ impl ChunkedDecoder {
                     b';' => ChunkState::Extension { size },
                     b'\r' => ChunkState::SizeLf { size },
                     b'\n' => return Err(NEED_CRLF),
-                    _ => return Err(Refusal::BadRequest("a chunk size must be hexadecimal digits")),
+                    _ => {
+                        return Err(Refusal::BadRequest(
+                            "a chunk size must be hexadecimal digits",
+                        ))
+                    }
                 }
             }
             ChunkState::Extension { size } => {
@@ -768,14 +888,19 @@ impl ChunkedDecoder {
                 if byte != b'\n' {
                     return Err(Refusal::BadRequest("chunk data must be followed by CRLF"));
                 }
-                ChunkState::Size { size: 0, any: false }
+                ChunkState::Size {
+                    size: 0,
+                    any: false,
+                }
             }
             ChunkState::TrailerStart => {
                 self.line_byte()?;
                 match byte {
                     b'\r' => ChunkState::FinalLf,
                     b'\n' => return Err(NEED_CRLF),
-                    b' ' | b'\t' => return Err(Refusal::BadRequest("obsolete line folding in a trailer")),
+                    b' ' | b'\t' => {
+                        return Err(Refusal::BadRequest("obsolete line folding in a trailer"))
+                    }
                     _ => ChunkState::TrailerLine,
                 }
             }

@@ -163,9 +163,17 @@ impl Conn {
     }
 
     /// Writes a refusal (best effort, without blocking) and starts closing.
-    pub(crate) fn refuse_and_close<H: Handler>(mut self: Box<Self>, turn: &mut Turn<'_, H>, refusal: Refusal) -> Next {
+    pub(crate) fn refuse_and_close<H: Handler>(
+        mut self: Box<Self>,
+        turn: &mut Turn<'_, H>,
+        refusal: Refusal,
+    ) -> Next {
         let response = safe_refuse(turn.handler, refusal.status(), refusal.message());
-        let framing = Framing { version: Version::Http11, head_only: false, keep_alive: false };
+        let framing = Framing {
+            version: Version::Http11,
+            head_only: false,
+            keep_alive: false,
+        };
         self.send(turn, response, framing);
         self.linger(turn.limits)
     }
@@ -256,7 +264,11 @@ impl Conn {
     /// request in it, in order. Unconsumed bytes (a partial head) stay at
     /// the front of the scratch buffer. `Err` carries where the connection
     /// goes instead of reading on.
-    fn process<H: Handler>(mut self: Box<Self>, turn: &mut Turn<'_, H>, fresh_bytes: bool) -> Result<Box<Self>, Next> {
+    fn process<H: Handler>(
+        mut self: Box<Self>,
+        turn: &mut Turn<'_, H>,
+        fresh_bytes: bool,
+    ) -> Result<Box<Self>, Next> {
         loop {
             let handler = turn.handler;
             let body_limit = |method: Method, path: &str| handler.body_limit(method, path);
@@ -302,7 +314,11 @@ impl Conn {
 
     /// Calls the handler and writes its answer. `Ok` means the connection
     /// reads on; `Err` carries where it goes instead.
-    fn answer<H: Handler>(self: Box<Self>, turn: &mut Turn<'_, H>, request: Request) -> Result<Box<Self>, Next> {
+    fn answer<H: Handler>(
+        self: Box<Self>,
+        turn: &mut Turn<'_, H>,
+        request: Request,
+    ) -> Result<Box<Self>, Next> {
         let head_only = request.method() == Method::Head;
         let version = request.version();
         let asked_keep_alive = turn.limits.keep_alive
@@ -317,20 +333,44 @@ impl Conn {
             }
         };
         let keep_alive = asked_keep_alive && !(turn.closing)();
-        let framing = Framing { version, head_only, keep_alive };
+        let framing = Framing {
+            version,
+            head_only,
+            keep_alive,
+        };
         if response.body().is_stream() && !head_only && status_allows_body(response.status()) {
             if !(turn.may_stream)() {
-                let refusal = safe_refuse(handler, 503, "too many streams are open; try again later");
+                let refusal =
+                    safe_refuse(handler, 503, "too many streams are open; try again later");
                 return self.send_and_continue(turn, refusal, framing);
             }
-            let Response { status, headers, body } = response;
-            let Body::Stream(producer) = body else { unreachable!("checked is_stream above") };
-            return Err(Next::Stream(self, StreamJob { status, headers, producer, framing }));
+            let Response {
+                status,
+                headers,
+                body,
+            } = response;
+            let Body::Stream(producer) = body else {
+                unreachable!("checked is_stream above")
+            };
+            return Err(Next::Stream(
+                self,
+                StreamJob {
+                    status,
+                    headers,
+                    producer,
+                    framing,
+                },
+            ));
         }
         self.send_and_continue(turn, response, framing)
     }
 
-    fn send_and_continue<H>(mut self: Box<Self>, turn: &mut Turn<'_, H>, response: Response, framing: Framing) -> Result<Box<Self>, Next> {
+    fn send_and_continue<H>(
+        mut self: Box<Self>,
+        turn: &mut Turn<'_, H>,
+        response: Response,
+        framing: Framing,
+    ) -> Result<Box<Self>, Next> {
         let keep = self.send(turn, response, framing);
         if let Some(outbox) = self.outbox.as_mut() {
             outbox.then_close = !keep;
@@ -346,20 +386,44 @@ impl Conn {
 
     /// Encodes and writes a response without blocking; what the socket does
     /// not take goes to the outbox. Returns whether the connection stays open.
-    fn send<H>(&mut self, turn: &mut Turn<'_, H>, mut response: Response, framing: Framing) -> bool {
+    fn send<H>(
+        &mut self,
+        turn: &mut Turn<'_, H>,
+        mut response: Response,
+        framing: Framing,
+    ) -> bool {
         turn.out.clear();
         let body = match response.take_body() {
             Body::Bytes(bytes) => bytes,
             // A stream answered without running it (HEAD, 204/304).
             Body::Stream(_) => Cow::Borrowed(&b""[..]),
         };
-        let body_len = if response.body().is_stream() { None } else { Some(body.len()) };
-        let keep = encode_head(turn.out, response.status(), &response.headers, body_len, framing);
-        let body = if framing.head_only || !status_allows_body(response.status()) { Cow::Borrowed(&b""[..]) } else { body };
+        let body_len = if response.body().is_stream() {
+            None
+        } else {
+            Some(body.len())
+        };
+        let keep = encode_head(
+            turn.out,
+            response.status(),
+            &response.headers,
+            body_len,
+            framing,
+        );
+        let body = if framing.head_only || !status_allows_body(response.status()) {
+            Cow::Borrowed(&b""[..])
+        } else {
+            body
+        };
         match write_some(&self.socket, turn.out, &body, 0) {
             Ok(sent) if sent == turn.out.len() + body.len() => {}
             Ok(sent) => {
-                self.outbox = Some(Box::new(Outbox { head: turn.out.clone(), body, sent, then_close: !keep }));
+                self.outbox = Some(Box::new(Outbox {
+                    head: turn.out.clone(),
+                    body,
+                    sent,
+                    then_close: !keep,
+                }));
             }
             Err(_) => {
                 // The client is gone; closing is all that is left.
@@ -372,7 +436,9 @@ impl Conn {
 
     /// Writes what the outbox holds; `Ok(true)` once it is all out.
     fn flush_outbox(&mut self) -> io::Result<bool> {
-        let Some(outbox) = self.outbox.as_mut() else { return Ok(true) };
+        let Some(outbox) = self.outbox.as_mut() else {
+            return Ok(true);
+        };
         outbox.sent = write_some(&self.socket, &outbox.head, &outbox.body, outbox.sent)?;
         Ok(outbox.sent == outbox.head.len() + outbox.body.len())
     }
@@ -384,7 +450,9 @@ impl Conn {
             match self.socket.read(&mut sink) {
                 Ok(0) => return Next::Close(self),
                 Ok(_) => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Park(self, Interest::Read),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Next::Park(self, Interest::Read)
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return Next::Close(self),
             }
@@ -408,7 +476,12 @@ impl Conn {
 
 /// Writes `head ++ body` from byte `sent` on, until done or the socket
 /// would block. Returns the new count of bytes sent.
-fn write_some(mut socket: &TcpStream, head: &[u8], body: &[u8], mut sent: usize) -> io::Result<usize> {
+fn write_some(
+    mut socket: &TcpStream,
+    head: &[u8],
+    body: &[u8],
+    mut sent: usize,
+) -> io::Result<usize> {
     let total = head.len() + body.len();
     while sent < total {
         let result = if sent < head.len() {
@@ -430,7 +503,8 @@ fn write_some(mut socket: &TcpStream, head: &[u8], body: &[u8], mut sent: usize)
 /// The handler's refusal, with a plain fallback should rendering it panic.
 pub(crate) fn safe_refuse<H: Handler>(handler: &H, status: u16, message: &str) -> Response {
     catch_unwind(AssertUnwindSafe(|| handler.refuse(status, message))).unwrap_or_else(|_| {
-        Response::with_body(status, message.to_owned()).header("Content-Type", "text/plain; charset=utf-8")
+        Response::with_body(status, message.to_owned())
+            .header("Content-Type", "text/plain; charset=utf-8")
     })
 }
 

@@ -39,7 +39,10 @@ impl ThreadPool {
     /// Starts `size` threads (at least one) named `sutegi-worker-N`.
     pub fn new(size: usize) -> std::io::Result<ThreadPool> {
         let shared = Arc::new(PoolShared {
-            queue: Mutex::new(Queue { jobs: VecDeque::new(), closed: false }),
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                closed: false,
+            }),
             available: Condvar::new(),
             exited: Condvar::new(),
             running: Mutex::new(0),
@@ -83,7 +86,11 @@ impl ThreadPool {
     pub fn join_within(mut self, timeout: Duration) -> usize {
         self.close();
         let deadline = Instant::now() + timeout;
-        let mut running = self.shared.running.lock().unwrap_or_else(|p| p.into_inner());
+        let mut running = self
+            .shared
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         while *running > 0 {
             let now = Instant::now();
             if now >= deadline {
@@ -108,7 +115,11 @@ impl ThreadPool {
     }
 
     fn close(&self) {
-        self.shared.queue.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .closed = true;
         self.shared.available.notify_all();
     }
 }
@@ -133,7 +144,10 @@ fn run_jobs(shared: &PoolShared) {
                 if queue.closed {
                     break None;
                 }
-                queue = shared.available.wait(queue).unwrap_or_else(|p| p.into_inner());
+                queue = shared
+                    .available
+                    .wait(queue)
+                    .unwrap_or_else(|p| p.into_inner());
             }
         };
         let Some(job) = job else { break };

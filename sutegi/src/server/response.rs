@@ -120,12 +120,20 @@ pub struct Response {
 impl Response {
     /// A response with this status, no headers and an empty body.
     pub fn new(status: u16) -> Response {
-        Response { status, headers: Vec::new(), body: Body::empty() }
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::empty(),
+        }
     }
 
     /// A response with this status and body.
     pub fn with_body(status: u16, body: impl Into<Body>) -> Response {
-        Response { status, headers: Vec::new(), body: body.into() }
+        Response {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
     }
 
     /// 200 with a `text/plain; charset=utf-8` body.
@@ -193,7 +201,10 @@ impl Response {
 
     /// The first value of a header field (case-insensitive).
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
     }
 
     /// All header fields in order.

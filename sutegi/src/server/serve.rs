@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 use polling::{Event, Events, Poller};
 use slab::Slab;
 
-use super::conn::{panic_message, safe_refuse, Conn, Expiry, Interest, Next, StreamJob, Turn, Wait};
+use super::conn::{
+    panic_message, safe_refuse, Conn, Expiry, Interest, Next, StreamJob, Turn, Wait,
+};
 use super::handler::{Handler, IntoHandler};
 use super::limits::Limits;
 use super::pool::ThreadPool;
@@ -59,7 +61,11 @@ pub fn serve(addr: impl ToSocketAddrs, app: impl IntoHandler) -> io::Result<()> 
 /// Like [`serve`], but runs until `shutdown` becomes `true` (signals are left
 /// to the caller), then stops accepting, tells open streams to end, lets
 /// in-flight requests finish within [`Limits::shutdown_grace`] and returns.
-pub fn serve_until(addr: impl ToSocketAddrs, app: impl IntoHandler, shutdown: &AtomicBool) -> io::Result<()> {
+pub fn serve_until(
+    addr: impl ToSocketAddrs,
+    app: impl IntoHandler,
+    shutdown: &AtomicBool,
+) -> io::Result<()> {
     let handler = app.into_server_handler()?;
     Server::bind(addr)?.serve_until(handler, shutdown)
 }
@@ -153,7 +159,11 @@ impl Server {
         if self.handle_signals {
             for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 // A second signal while draining ends the process at once.
-                registered.push(signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&flag))?);
+                registered.push(signal_hook::flag::register_conditional_shutdown(
+                    signal,
+                    1,
+                    Arc::clone(&flag),
+                )?);
                 registered.push(signal_hook::flag::register(signal, Arc::clone(&flag))?);
             }
         }
@@ -228,7 +238,10 @@ fn raise_open_file_limit() {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let limit = getrlimit(Resource::Nofile);
     if limit.current < limit.maximum {
-        let raised = rustix::process::Rlimit { current: limit.maximum, maximum: limit.maximum };
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
         if let Err(error) = setrlimit(Resource::Nofile, raised) {
             log::warn!("could not raise the open-file limit: {error}");
         }
@@ -298,7 +311,9 @@ struct Shared<H> {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl<H: Handler> Shared<H> {
@@ -325,7 +340,9 @@ impl<H: Handler> Shared<H> {
                 continue;
             }
             let key = event.key;
-            let taken = catch_unwind(AssertUnwindSafe(|| self.serve_connection(key, &mut scratch, &mut out)));
+            let taken = catch_unwind(AssertUnwindSafe(|| {
+                self.serve_connection(key, &mut scratch, &mut out)
+            }));
             if let Err(panic) = taken {
                 // A bug in the server, not the handler (those are caught
                 // closer). The connection is lost; the worker is not.
@@ -442,7 +459,9 @@ impl<H: Handler> Shared<H> {
 
     fn accept_ready(&self) {
         let guard = lock(&self.listener);
-        let Some(listener) = guard.as_ref() else { return };
+        let Some(listener) = guard.as_ref() else {
+            return;
+        };
         for _ in 0..256 {
             if lock(&self.conns).len() >= self.limits.max_connections {
                 lock(&self.accept).at_capacity = true;
@@ -461,7 +480,11 @@ impl<H: Handler> Shared<H> {
                     }
                     return;
                 }
-                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                    ) => {}
                 Err(e) => {
                     log::warn!("accept failed: {e}");
                     break;
@@ -486,7 +509,11 @@ impl<H: Handler> Shared<H> {
         let added = unsafe { self.poller.add(&socket, Event::readable(key)) };
         match added {
             Ok(()) => {
-                entry.insert(Slot::Parked(Box::new(Conn::new(socket, peer, &self.limits))));
+                entry.insert(Slot::Parked(Box::new(Conn::new(
+                    socket,
+                    peer,
+                    &self.limits,
+                ))));
             }
             Err(error) => log::warn!("could not watch a new connection: {error}"),
         }
@@ -525,10 +552,19 @@ impl<H: Handler> Shared<H> {
     /// Runs a stream's producer on this (stream) thread, and says whether
     /// the connection may carry another request.
     fn run_stream(&self, conn: Box<Conn>, job: StreamJob) -> StreamEnd {
-        let StreamJob { status, headers, producer, framing } = job;
+        let StreamJob {
+            status,
+            headers,
+            producer,
+            framing,
+        } = job;
         let key_closer = StreamEnd::Close;
         let socket = &conn.socket;
-        if socket.set_nonblocking(false).is_err() || socket.set_write_timeout(Some(self.limits.write_timeout)).is_err() {
+        if socket.set_nonblocking(false).is_err()
+            || socket
+                .set_write_timeout(Some(self.limits.write_timeout))
+                .is_err()
+        {
             return key_closer(conn);
         }
         let mut head = Vec::with_capacity(256);
@@ -536,7 +572,9 @@ impl<H: Handler> Shared<H> {
         if std::io::Write::write_all(&mut &conn.socket, &head).is_err() {
             return key_closer(conn);
         }
-        let Ok(output) = conn.socket.try_clone() else { return key_closer(conn) };
+        let Ok(output) = conn.socket.try_clone() else {
+            return key_closer(conn);
+        };
         let chunked = framing.version == Version::Http11;
         let mut sink = StreamSink::new(
             Output::Socket(output),
@@ -547,7 +585,11 @@ impl<H: Handler> Shared<H> {
         );
         let produced = catch_unwind(AssertUnwindSafe(|| producer(&mut sink)));
         let clean_end = {
-            let mut writer = sink.shared().writer.lock().unwrap_or_else(|p| p.into_inner());
+            let mut writer = sink
+                .shared()
+                .writer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             let ended = match &produced {
                 Ok(_) => writer.finish().is_ok(),
                 Err(panic) => {
@@ -626,16 +668,31 @@ impl<H: Handler> Shared<H> {
         for (_, conn) in expired {
             let _ = self.poller.delete(&conn.socket);
             if conn.expiry() == Expiry::Timeout {
-                let response = safe_refuse(&self.handler, 408, "the request did not arrive in time");
+                let response =
+                    safe_refuse(&self.handler, 408, "the request did not arrive in time");
                 head.clear();
-                let framing = Framing { version: Version::Http11, head_only: false, keep_alive: false };
+                let framing = Framing {
+                    version: Version::Http11,
+                    head_only: false,
+                    keep_alive: false,
+                };
                 let body = response.body().as_bytes().unwrap_or_default().to_vec();
-                encode_head(&mut head, response.status(), &response.headers, Some(body.len()), framing);
+                encode_head(
+                    &mut head,
+                    response.status(),
+                    &response.headers,
+                    Some(body.len()),
+                    framing,
+                );
                 head.extend_from_slice(&body);
                 let _ = std::io::Write::write(&mut &conn.socket, &head);
                 let _ = conn.socket.shutdown(Shutdown::Write);
             }
-            log::debug!("closed a connection from {} at its deadline ({:?})", conn.peer(), conn.wait);
+            log::debug!(
+                "closed a connection from {} at its deadline ({:?})",
+                conn.peer(),
+                conn.wait
+            );
         }
         let at_capacity = std::mem::take(&mut lock(&self.accept).at_capacity);
         if at_capacity {
@@ -730,7 +787,12 @@ impl<H> Drop for Shared<H> {
                 let _ = self.poller.delete(&conn.socket);
             }
         }
-        if let Some(listener) = self.listener.get_mut().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(listener) = self
+            .listener
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             let _ = self.poller.delete(listener);
         }
     }

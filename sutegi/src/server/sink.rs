@@ -32,7 +32,10 @@ impl Output {
         match self {
             Output::Socket(socket) => socket.write_all(bytes),
             Output::Writer(writer) => writer.write_all(bytes).and_then(|()| writer.flush()),
-            Output::Detached => Err(io::Error::new(io::ErrorKind::NotConnected, "stream has ended")),
+            Output::Detached => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "stream has ended",
+            )),
         }
     }
 }
@@ -51,7 +54,10 @@ pub(crate) struct SinkWriter {
 impl SinkWriter {
     fn write_chunk(&mut self, data: &[u8]) -> io::Result<()> {
         if self.failed {
-            return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"));
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the client went away",
+            ));
         }
         if data.is_empty() {
             // A zero-length chunk would end the stream.
@@ -120,9 +126,20 @@ impl StreamSink {
         heartbeat_every: Duration,
         write_timeout: Duration,
     ) -> StreamSink {
-        let writer = SinkWriter { output, chunked, failed: false, last_write: Instant::now(), frame: Vec::new() };
+        let writer = SinkWriter {
+            output,
+            chunked,
+            failed: false,
+            last_write: Instant::now(),
+            frame: Vec::new(),
+        };
         StreamSink {
-            shared: Arc::new(SinkShared { writer: Mutex::new(writer), stop, heartbeat_every, write_timeout }),
+            shared: Arc::new(SinkShared {
+                writer: Mutex::new(writer),
+                stop,
+                heartbeat_every,
+                write_timeout,
+            }),
         }
     }
 
@@ -144,7 +161,10 @@ impl StreamSink {
 
     fn check_open(&self) -> io::Result<()> {
         if self.shared.stop.load(Ordering::Relaxed) {
-            Err(io::Error::new(io::ErrorKind::ConnectionAborted, "the server is shutting down"))
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the server is shutting down",
+            ))
         } else {
             Ok(())
         }
@@ -153,13 +173,18 @@ impl StreamSink {
     /// Writes `data` as one chunk and flushes it.
     pub fn send(&mut self, data: &[u8]) -> io::Result<()> {
         self.check_open()?;
-        self.shared.writer.lock().unwrap_or_else(|p| p.into_inner()).write_chunk(data)
+        self.shared
+            .writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .write_chunk(data)
     }
 
     /// Whether the stream should stop: the server is shutting down or the
     /// client has gone away (as far as the server knows).
     pub fn is_closed(&self) -> bool {
-        self.shared.stop.load(Ordering::Relaxed) || self.shared.writer.lock().map(|w| w.failed).unwrap_or(true)
+        self.shared.stop.load(Ordering::Relaxed)
+            || self.shared.writer.lock().map(|w| w.failed).unwrap_or(true)
     }
 
     /// Registers this stream with the heartbeat thread: when it has been
@@ -237,7 +262,10 @@ impl Event {
     /// Formats the frame, ending with the blank line that dispatches it.
     pub fn to_frame(&self) -> io::Result<String> {
         let invalid = |what: &str| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("an SSE {what} must not contain CR or LF"))
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("an SSE {what} must not contain CR or LF"),
+            )
         };
         let mut frame = String::new();
         if let Some(comment) = &self.comment {
@@ -287,7 +315,11 @@ fn split_lines(text: &str) -> impl Iterator<Item = &str> {
         let current = rest?;
         match current.find(['\r', '\n']) {
             Some(at) => {
-                let skip = if current[at..].starts_with("\r\n") { 2 } else { 1 };
+                let skip = if current[at..].starts_with("\r\n") {
+                    2
+                } else {
+                    1
+                };
                 rest = Some(&current[at + skip..]);
                 Some(&current[..at])
             }
@@ -307,7 +339,11 @@ pub struct SseSink {
 
 impl SseSink {
     pub(crate) fn new(sink: &mut StreamSink) -> SseSink {
-        SseSink { inner: StreamSink { shared: Arc::clone(&sink.shared) } }
+        SseSink {
+            inner: StreamSink {
+                shared: Arc::clone(&sink.shared),
+            },
+        }
     }
 
     /// Sends one event (event name, id, data, retry together in one frame).
@@ -360,7 +396,9 @@ mod heartbeat {
     fn registry() -> &'static Mutex<Vec<Weak<SinkShared>>> {
         static REGISTRY: OnceLock<Mutex<Vec<Weak<SinkShared>>>> = OnceLock::new();
         REGISTRY.get_or_init(|| {
-            let spawned = std::thread::Builder::new().name("sutegi-heartbeat".into()).spawn(run);
+            let spawned = std::thread::Builder::new()
+                .name("sutegi-heartbeat".into())
+                .spawn(run);
             if let Err(error) = spawned {
                 log::error!("could not start the SSE heartbeat thread: {error}");
             }
@@ -369,7 +407,10 @@ mod heartbeat {
     }
 
     pub(super) fn register(shared: &Arc<SinkShared>) {
-        registry().lock().unwrap_or_else(|p| p.into_inner()).push(Arc::downgrade(shared));
+        registry()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::downgrade(shared));
     }
 
     fn run() {
@@ -388,7 +429,9 @@ mod heartbeat {
 
     fn beat(shared: &SinkShared) {
         // A producer in the middle of a write holds the lock; it is not silent.
-        let Ok(mut writer) = shared.writer.try_lock() else { return };
+        let Ok(mut writer) = shared.writer.try_lock() else {
+            return;
+        };
         if writer.failed || writer.last_write.elapsed() < shared.heartbeat_every {
             return;
         }
@@ -421,7 +464,12 @@ mod tests {
 
     #[test]
     fn event_fields_share_one_frame() {
-        let frame = Event::new().event("tick").id("3").data("3").to_frame().unwrap();
+        let frame = Event::new()
+            .event("tick")
+            .id("3")
+            .data("3")
+            .to_frame()
+            .unwrap();
         assert_eq!(frame, "event: tick\nid: 3\ndata: 3\n\n");
     }
 

@@ -30,12 +30,19 @@ pub struct Framing {
 impl Framing {
     /// HTTP/1.1 framing with keep-alive, for a request that is not `HEAD`.
     pub fn keep_alive() -> Framing {
-        Framing { version: Version::Http11, head_only: false, keep_alive: true }
+        Framing {
+            version: Version::Http11,
+            head_only: false,
+            keep_alive: true,
+        }
     }
 
     /// The same framing, closing the connection after the response.
     pub fn closing(self) -> Framing {
-        Framing { keep_alive: false, ..self }
+        Framing {
+            keep_alive: false,
+            ..self
+        }
     }
 
     /// The same framing for a `HEAD` request (or not).
@@ -52,14 +59,30 @@ impl Framing {
 /// (HTTP/1.1) or raw (HTTP/1.0, and then the connection must close). The
 /// framing headers (`Content-Length`, `Transfer-Encoding`, `Connection`) and
 /// `Date` are the server's: any the handler set are replaced.
-pub fn write_response(stream: &mut TcpStream, response: Response, framing: Framing) -> io::Result<bool> {
+pub fn write_response(
+    stream: &mut TcpStream,
+    response: Response,
+    framing: Framing,
+) -> io::Result<bool> {
     let limits = Limits::default();
     let mut head = Vec::with_capacity(256);
-    let Response { status, headers, body } = response;
+    let Response {
+        status,
+        headers,
+        body,
+    } = response;
     match body {
         Body::Bytes(bytes) => {
             let keep = encode_head(&mut head, status, &headers, Some(bytes.len()), framing);
-            write_two(stream, &head, if framing.head_only || !status_allows_body(status) { &[] } else { &bytes })?;
+            write_two(
+                stream,
+                &head,
+                if framing.head_only || !status_allows_body(status) {
+                    &[]
+                } else {
+                    &bytes
+                },
+            )?;
             Ok(keep)
         }
         Body::Stream(producer) => {
@@ -77,7 +100,11 @@ pub fn write_response(stream: &mut TcpStream, response: Response, framing: Frami
                 limits.write_timeout,
             );
             producer(&mut sink)?;
-            sink.shared().writer.lock().unwrap_or_else(|p| p.into_inner()).finish()?;
+            sink.shared()
+                .writer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .finish()?;
             Ok(keep && chunked)
         }
     }
@@ -129,7 +156,9 @@ pub(crate) fn encode_head(
     for (name, value) in headers {
         let name = name.as_bytes();
         if is_framing_header(name) {
-            if name.eq_ignore_ascii_case(b"connection") && value.to_ascii_lowercase().contains("close") {
+            if name.eq_ignore_ascii_case(b"connection")
+                && value.to_ascii_lowercase().contains("close")
+            {
                 keep_alive = false;
             }
             continue;
@@ -191,7 +220,10 @@ fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
         static CACHED: RefCell<(u64, [u8; 29])> = const { RefCell::new((u64::MAX, [0; 29])) };
     }
     let now = SystemTime::now();
-    let secs = now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs();
+    let secs = now
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs();
     CACHED.with(|cached| {
         let mut cached = cached.borrow_mut();
         if cached.0 != secs {
@@ -209,8 +241,16 @@ fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
 mod tests {
     use super::*;
 
-    fn head_of(status: u16, headers: &[(&'static str, &'static str)], len: Option<usize>, framing: Framing) -> (String, bool) {
-        let headers: Vec<_> = headers.iter().map(|(n, v)| (Cow::Borrowed(*n), Cow::Borrowed(*v))).collect();
+    fn head_of(
+        status: u16,
+        headers: &[(&'static str, &'static str)],
+        len: Option<usize>,
+        framing: Framing,
+    ) -> (String, bool) {
+        let headers: Vec<_> = headers
+            .iter()
+            .map(|(n, v)| (Cow::Borrowed(*n), Cow::Borrowed(*v)))
+            .collect();
         let mut out = Vec::new();
         let keep = encode_head(&mut out, status, &headers, len, framing);
         (String::from_utf8(out).unwrap(), keep)
@@ -218,7 +258,12 @@ mod tests {
 
     #[test]
     fn a_buffered_body_gets_exactly_one_content_length_and_a_date() {
-        let (head, keep) = head_of(200, &[("Content-Length", "99"), ("X-A", "1")], Some(5), Framing::keep_alive());
+        let (head, keep) = head_of(
+            200,
+            &[("Content-Length", "99"), ("X-A", "1")],
+            Some(5),
+            Framing::keep_alive(),
+        );
         assert!(keep);
         assert!(head.starts_with("HTTP/1.1 200 OK\r\nDate: "));
         assert_eq!(head.matches("Content-Length").count(), 1);
@@ -231,21 +276,35 @@ mod tests {
     fn streams_are_chunked_on_1_1_and_close_delimited_on_1_0() {
         let (head, keep) = head_of(200, &[], None, Framing::keep_alive());
         assert!(keep && head.contains("Transfer-Encoding: chunked\r\n"));
-        let framing = Framing { version: Version::Http10, head_only: false, keep_alive: true };
+        let framing = Framing {
+            version: Version::Http10,
+            head_only: false,
+            keep_alive: true,
+        };
         let (head, keep) = head_of(200, &[], None, framing);
         assert!(!keep && head.contains("Connection: close\r\n") && !head.contains("chunked"));
     }
 
     #[test]
     fn a_handler_asking_to_close_closes() {
-        let (head, keep) = head_of(200, &[("Connection", "close")], Some(0), Framing::keep_alive());
+        let (head, keep) = head_of(
+            200,
+            &[("Connection", "close")],
+            Some(0),
+            Framing::keep_alive(),
+        );
         assert!(!keep);
         assert_eq!(head.matches("Connection").count(), 1);
     }
 
     #[test]
     fn header_values_with_line_breaks_are_never_sent() {
-        let (head, _) = head_of(200, &[("X-Evil", "a\r\nSet-Cookie: x"), ("Bad Name", "v")], Some(0), Framing::keep_alive());
+        let (head, _) = head_of(
+            200,
+            &[("X-Evil", "a\r\nSet-Cookie: x"), ("Bad Name", "v")],
+            Some(0),
+            Framing::keep_alive(),
+        );
         assert!(!head.contains("Set-Cookie") && !head.contains("Bad Name"));
     }
 
@@ -259,8 +318,15 @@ mod tests {
 
     #[test]
     fn http_1_0_keep_alive_is_announced() {
-        let framing = Framing { version: Version::Http10, head_only: false, keep_alive: true };
+        let framing = Framing {
+            version: Version::Http10,
+            head_only: false,
+            keep_alive: true,
+        };
         let (head, keep) = head_of(200, &[], Some(2), framing);
-        assert!(keep && head.starts_with("HTTP/1.0 200 OK") && head.contains("Connection: keep-alive\r\n"));
+        assert!(
+            keep && head.starts_with("HTTP/1.0 200 OK")
+                && head.contains("Connection: keep-alive\r\n")
+        );
     }
 }

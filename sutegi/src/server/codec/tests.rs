@@ -152,8 +152,12 @@ fn chunked_body_is_decoded_with_extensions_and_trailers_ignored() {
 fn content_length_body_is_read() {
     let bytes = b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET";
     let mut decoder = RequestDecoder::new(peer_unknown());
-    let step = decoder.feed(bytes, &Limits::default(), &|_, _| None).unwrap();
-    let Outcome::Request(request) = step.outcome else { panic!("expected a request") };
+    let step = decoder
+        .feed(bytes, &Limits::default(), &|_, _| None)
+        .unwrap();
+    let Outcome::Request(request) = step.outcome else {
+        panic!("expected a request")
+    };
     assert_eq!(request.body(), b"hello");
     // The pipelined bytes after the body are left for the next request.
     assert_eq!(&bytes[step.consumed..], b"GET");
@@ -163,21 +167,35 @@ fn content_length_body_is_read() {
 fn pipelined_requests_decode_in_order() {
     let bytes = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
     let mut decoder = RequestDecoder::new(peer_unknown());
-    let first = decoder.feed(bytes, &Limits::default(), &|_, _| None).unwrap();
-    let Outcome::Request(a) = first.outcome else { panic!() };
-    let second = decoder.feed(&bytes[first.consumed..], &Limits::default(), &|_, _| None).unwrap();
-    let Outcome::Request(b) = second.outcome else { panic!() };
+    let first = decoder
+        .feed(bytes, &Limits::default(), &|_, _| None)
+        .unwrap();
+    let Outcome::Request(a) = first.outcome else {
+        panic!()
+    };
+    let second = decoder
+        .feed(&bytes[first.consumed..], &Limits::default(), &|_, _| None)
+        .unwrap();
+    let Outcome::Request(b) = second.outcome else {
+        panic!()
+    };
     assert_eq!((a.path(), b.path()), ("/a", "/b"));
     assert_eq!(first.consumed + second.consumed, bytes.len());
 }
 
 #[test]
 fn connection_semantics() {
-    let close = decode_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", &Limits::default());
+    let close = decode_all(
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        &Limits::default(),
+    );
     assert!(!close.unwrap().unwrap().keep_alive());
     let old = decode_all(b"GET / HTTP/1.0\r\n\r\n", &Limits::default());
     assert!(!old.unwrap().unwrap().keep_alive());
-    let old_kept = decode_all(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &Limits::default());
+    let old_kept = decode_all(
+        b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n",
+        &Limits::default(),
+    );
     assert!(old_kept.unwrap().unwrap().keep_alive());
 }
 
@@ -185,18 +203,27 @@ fn connection_semantics() {
 fn expect_continue_is_signalled_only_before_the_body() {
     let head = b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
     let mut decoder = RequestDecoder::new(peer_unknown());
-    let step = decoder.feed(head, &Limits::default(), &|_, _| None).unwrap();
+    let step = decoder
+        .feed(head, &Limits::default(), &|_, _| None)
+        .unwrap();
     assert!(matches!(step.outcome, Outcome::NeedMore));
     assert!(decoder.take_continue());
     assert!(!decoder.take_continue());
-    let step = decoder.feed(b"hi", &Limits::default(), &|_, _| None).unwrap();
+    let step = decoder
+        .feed(b"hi", &Limits::default(), &|_, _| None)
+        .unwrap();
     assert!(matches!(step.outcome, Outcome::Request(_)));
 
     let mut eager = Vec::from(&head[..]);
     eager.extend_from_slice(b"hi");
     let mut decoder = RequestDecoder::new(peer_unknown());
-    decoder.feed(&eager, &Limits::default(), &|_, _| None).unwrap();
-    assert!(!decoder.take_continue(), "the body is already here: no 100 Continue");
+    decoder
+        .feed(&eager, &Limits::default(), &|_, _| None)
+        .unwrap();
+    assert!(
+        !decoder.take_continue(),
+        "the body is already here: no 100 Continue"
+    );
 }
 
 #[test]
@@ -204,9 +231,15 @@ fn a_long_target_is_414_even_when_the_head_is_also_too_large() {
     let mut bytes = b"GET /".to_vec();
     bytes.extend(std::iter::repeat_n(b'a', 20 * 1024));
     // Still arriving: the limit is met while reading the target.
-    assert_eq!(decode_all(&bytes, &Limits::default()).unwrap_err(), Refusal::UriTooLong);
+    assert_eq!(
+        decode_all(&bytes, &Limits::default()).unwrap_err(),
+        Refusal::UriTooLong
+    );
     bytes.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
-    assert_eq!(decode_all(&bytes, &Limits::default()).unwrap_err(), Refusal::UriTooLong);
+    assert_eq!(
+        decode_all(&bytes, &Limits::default()).unwrap_err(),
+        Refusal::UriTooLong
+    );
 }
 
 #[test]
@@ -221,25 +254,40 @@ fn a_target_just_under_the_limit_is_served() {
 fn large_or_numerous_headers_are_431() {
     let mut bytes = b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: ".to_vec();
     bytes.extend(std::iter::repeat_n(b'a', 17 * 1024));
-    assert_eq!(decode_all(&bytes, &Limits::default()).unwrap_err(), Refusal::HeadersTooLarge);
+    assert_eq!(
+        decode_all(&bytes, &Limits::default()).unwrap_err(),
+        Refusal::HeadersTooLarge
+    );
     bytes.extend_from_slice(b"\r\n\r\n");
-    assert_eq!(decode_all(&bytes, &Limits::default()).unwrap_err(), Refusal::HeadersTooLarge);
+    assert_eq!(
+        decode_all(&bytes, &Limits::default()).unwrap_err(),
+        Refusal::HeadersTooLarge
+    );
 
     let mut many = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
     for i in 0..100 {
         many.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
     }
     many.extend_from_slice(b"\r\n");
-    assert_eq!(decode_all(&many, &Limits::default()).unwrap_err(), Refusal::HeadersTooLarge);
+    assert_eq!(
+        decode_all(&many, &Limits::default()).unwrap_err(),
+        Refusal::HeadersTooLarge
+    );
 }
 
 #[test]
 fn chunked_bodies_are_counted_against_the_limit_as_they_arrive() {
-    let limits = Limits { max_body_bytes: 10, ..Limits::default() };
+    let limits = Limits {
+        max_body_bytes: 10,
+        ..Limits::default()
+    };
     let ok = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n";
     assert!(decode_all(ok, &limits).unwrap().is_some());
     let over = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\nworld!\r\n0\r\n\r\n";
-    assert_eq!(decode_all(over, &limits).unwrap_err(), Refusal::BodyTooLarge);
+    assert_eq!(
+        decode_all(over, &limits).unwrap_err(),
+        Refusal::BodyTooLarge
+    );
 }
 
 #[test]
@@ -255,17 +303,28 @@ fn a_route_may_raise_the_body_limit() {
 fn parse_request_reads_from_a_bufread_and_reports_a_closed_peer() {
     use std::io::BufReader;
     let limits = Limits::default();
-    assert!(parse_request(&mut BufReader::new(&b""[..]), &limits).unwrap().is_none());
-    assert!(parse_request(&mut BufReader::new(&b"\r\n"[..]), &limits).unwrap().is_none());
+    assert!(parse_request(&mut BufReader::new(&b""[..]), &limits)
+        .unwrap()
+        .is_none());
+    assert!(parse_request(&mut BufReader::new(&b"\r\n"[..]), &limits)
+        .unwrap()
+        .is_none());
     let cut = parse_request(&mut BufReader::new(&b"GET / HT"[..]), &limits).unwrap();
-    assert!(matches!(cut, Some(Incoming::Refused(Refusal::BadRequest(_)))));
+    assert!(matches!(
+        cut,
+        Some(Incoming::Refused(Refusal::BadRequest(_)))
+    ));
     // A tiny reader buffer makes the head span many reads.
     let bytes = b"POST /e HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n";
     let mut reader = BufReader::with_capacity(4, &bytes[..]);
-    let Some(Incoming::Request(request)) = parse_request(&mut reader, &limits).unwrap() else { panic!() };
+    let Some(Incoming::Request(request)) = parse_request(&mut reader, &limits).unwrap() else {
+        panic!()
+    };
     assert_eq!((request.path(), request.body()), ("/e", &b"abc"[..]));
     let mut whole = BufReader::new(&bytes[..]);
-    let Some(Incoming::Request(_)) = parse_request(&mut whole, &limits).unwrap() else { panic!() };
+    let Some(Incoming::Request(_)) = parse_request(&mut whole, &limits).unwrap() else {
+        panic!()
+    };
     // The fast path leaves the pipelined request in the reader.
     assert_eq!(whole.fill_buf().unwrap(), b"GET / HTTP/1.1\r\n");
 }
