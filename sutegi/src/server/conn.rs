@@ -29,6 +29,61 @@ const READS_PER_TURN: usize = 8;
 /// before it is dropped (so the response is not lost to a reset).
 const LINGER: Duration = Duration::from_secs(2);
 
+/// A worker's read buffer. Its bytes stay initialised across reads, so a
+/// read does not pay for zeroing 64 KiB first (it did: a tenth of the CPU
+/// time per request); `filled` says how much of it holds input.
+pub(crate) struct ReadBuffer {
+    bytes: Vec<u8>,
+    filled: usize,
+}
+
+impl ReadBuffer {
+    pub(crate) fn new() -> ReadBuffer {
+        ReadBuffer {
+            bytes: vec![0; READ_CHUNK],
+            filled: 0,
+        }
+    }
+
+    /// The input held.
+    pub(crate) fn filled(&self) -> &[u8] {
+        &self.bytes[..self.filled]
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.filled == 0
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.filled = 0;
+    }
+
+    /// Drops the first `count` bytes of input.
+    pub(crate) fn consume(&mut self, count: usize) {
+        let count = count.min(self.filled);
+        self.bytes.copy_within(count..self.filled, 0);
+        self.filled -= count;
+    }
+
+    pub(crate) fn extend_from_slice(&mut self, data: &[u8]) {
+        self.spare(data.len())[..data.len()].copy_from_slice(data);
+        self.filled += data.len();
+    }
+
+    /// Room for at least `at_least` more bytes after the input, to read into.
+    pub(crate) fn spare(&mut self, at_least: usize) -> &mut [u8] {
+        if self.bytes.len() - self.filled < at_least {
+            self.bytes.resize(self.filled + at_least, 0);
+        }
+        &mut self.bytes[self.filled..]
+    }
+
+    /// Marks `count` bytes after the input (just read into `spare`) as input.
+    pub(crate) fn advance(&mut self, count: usize) {
+        self.filled = (self.filled + count).min(self.bytes.len());
+    }
+}
+
 /// What a parked connection waits for, which decides its deadline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Wait {
@@ -110,7 +165,7 @@ pub(crate) struct Turn<'a, H> {
     pub(crate) closing: &'a dyn Fn() -> bool,
     /// Whether another stream may start (checked against `max_streams`).
     pub(crate) may_stream: &'a dyn Fn() -> bool,
-    pub(crate) scratch: &'a mut Vec<u8>,
+    pub(crate) scratch: &'a mut ReadBuffer,
     pub(crate) out: &'a mut Vec<u8>,
 }
 
@@ -225,16 +280,14 @@ impl Conn {
             };
         }
         for _ in 0..READS_PER_TURN {
-            let start = turn.scratch.len();
-            turn.scratch.resize(start + READ_CHUNK, 0);
-            match self.socket.read(&mut turn.scratch[start..]) {
+            match self.socket.read(turn.scratch.spare(READ_CHUNK)) {
                 Ok(0) => {
                     // The peer closed. A half-sent request gets no answer:
                     // nobody is left to read it.
                     return Next::Close(self);
                 }
                 Ok(n) => {
-                    turn.scratch.truncate(start + n);
+                    turn.scratch.advance(n);
                     self = match self.process(turn, true) {
                         Ok(conn) => conn,
                         Err(next) => return next,
@@ -243,16 +296,13 @@ impl Conn {
                         break;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    turn.scratch.truncate(start);
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => turn.scratch.truncate(start),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return Next::Close(self),
             }
         }
         if !turn.scratch.is_empty() {
-            self.pending = turn.scratch.to_vec();
+            self.pending = turn.scratch.filled().to_vec();
         }
         if (turn.closing)() && !self.has_request_in_flight() {
             return self.linger(turn.limits);
@@ -272,11 +322,14 @@ impl Conn {
         loop {
             let handler = turn.handler;
             let body_limit = |method: Method, path: &str| handler.body_limit(method, path);
-            let step = match self.decoder.feed(turn.scratch, turn.limits, &body_limit) {
+            let step = match self
+                .decoder
+                .feed(turn.scratch.filled(), turn.limits, &body_limit)
+            {
                 Ok(step) => step,
                 Err(refusal) => return Err(self.refuse_and_close(turn, refusal)),
             };
-            turn.scratch.drain(..step.consumed);
+            turn.scratch.consume(step.consumed);
             if self.decoder.take_continue() {
                 // Best effort: a client that cannot take 25 bytes now will
                 // send its body anyway after its own timeout.
@@ -301,7 +354,7 @@ impl Conn {
                     // answered: a stream or a slow write may take the
                     // connection elsewhere first.
                     if !turn.scratch.is_empty() {
-                        self.pending = turn.scratch.to_vec();
+                        self.pending = turn.scratch.filled().to_vec();
                         turn.scratch.clear();
                     }
                     self = self.answer(turn, *request)?;

@@ -22,7 +22,7 @@ use polling::{Event, Events, Poller};
 use slab::Slab;
 
 use super::conn::{
-    panic_message, safe_refuse, Conn, Expiry, Interest, Next, StreamJob, Turn, Wait,
+    panic_message, safe_refuse, Conn, Expiry, Interest, Next, ReadBuffer, StreamJob, Turn, Wait,
 };
 use super::handler::{Handler, IntoHandler};
 use super::limits::Limits;
@@ -332,7 +332,7 @@ impl<H: Handler> Shared<H> {
 
     /// A worker's life: lead or wait to lead, serve what became ready.
     fn work(self: &Arc<Self>) {
-        let mut scratch = Vec::with_capacity(64 * 1024);
+        let mut scratch = ReadBuffer::new();
         let mut out = Vec::with_capacity(1024);
         while let Some(event) = self.next_event() {
             if event.key == LISTENER_KEY {
@@ -378,7 +378,7 @@ impl<H: Handler> Shared<H> {
         }
     }
 
-    fn serve_connection(self: &Arc<Self>, key: usize, scratch: &mut Vec<u8>, out: &mut Vec<u8>) {
+    fn serve_connection(self: &Arc<Self>, key: usize, scratch: &mut ReadBuffer, out: &mut Vec<u8>) {
         let conn = {
             let mut conns = lock(&self.conns);
             match conns.get_mut(key) {
