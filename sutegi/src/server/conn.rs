@@ -446,15 +446,14 @@ impl Conn {
         framing: Framing,
     ) -> bool {
         turn.out.clear();
-        let body = match response.take_body() {
-            Body::Bytes(bytes) => bytes,
-            // A stream answered without running it (HEAD, 204/304).
-            Body::Stream(_) => Cow::Borrowed(&b""[..]),
-        };
-        let body_len = if response.body().is_stream() {
-            None
-        } else {
-            Some(body.len())
+        // A stream answered without running it (HEAD, 204/304) keeps the
+        // framing a GET would get.
+        let (body, body_len) = match response.take_body() {
+            Body::Bytes(bytes) => {
+                let len = bytes.len();
+                (bytes, Some(len))
+            }
+            Body::Stream(_) => (Cow::Borrowed(&b""[..]), None),
         };
         let keep = encode_head(
             turn.out,

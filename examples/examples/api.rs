@@ -1,0 +1,250 @@
+//! The reference API (`shared/api-example.md`): one small REST API that
+//! exercises every part of sutegi, and the program the conformance, load
+//! and browser suites drive. Its routes are fixed by that document.
+//!
+//! Run it with `cargo run --release --example api [ADDR]`; `--help` lists
+//! the environment variables.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sutegi::{
+    get, post, route, routes, sse, Error, Headers, Json, LastEventId, Limits, Query, Response, Router,
+    Server, SseSink, State, Status,
+};
+
+#[derive(Serialize)]
+struct Message {
+    message: &'static str,
+}
+
+#[derive(Serialize)]
+struct User {
+    id: u64,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    name: String,
+}
+
+/// Process-wide user ids, counting up from 1.
+#[derive(Default)]
+struct Users {
+    last_id: AtomicU64,
+}
+
+#[get("/plaintext")]
+fn plaintext() -> &'static str {
+    "Hello, World!"
+}
+
+#[get("/json")]
+fn json() -> Json<Message> {
+    Json(Message { message: "Hello, World!" })
+}
+
+#[get("/users/{id}")]
+fn user(id: u64) -> Json<User> {
+    Json(User { id, name: format!("user{id}") })
+}
+
+#[post("/users")]
+fn create_user(Json(new): Json<NewUser>, users: State<Users>) -> (Status, [(&'static str, String); 1], Json<User>) {
+    let id = users.last_id.fetch_add(1, Ordering::SeqCst) + 1;
+    (Status::CREATED, [("Location", format!("/users/{id}"))], Json(User { id, name: new.name }))
+}
+
+#[derive(Deserialize, Serialize)]
+struct Search {
+    q: String,
+    #[serde(default = "default_limit")]
+    limit: u32,
+}
+
+fn default_limit() -> u32 {
+    10
+}
+
+#[get("/search")]
+fn search(Query(search): Query<Search>) -> Json<Search> {
+    Json(search)
+}
+
+#[post("/echo")]
+fn echo(headers: Headers, body: Vec<u8>) -> Response {
+    let content_type = headers.get("content-type").unwrap_or("application/octet-stream").to_owned();
+    Response::with_body(200, body).header("Content-Type", content_type)
+}
+
+#[get("/files/{*path}")]
+fn files(path: String) -> String {
+    path
+}
+
+#[derive(Deserialize)]
+struct Ticks {
+    #[serde(default = "default_ticks")]
+    n: u32,
+    #[serde(default)]
+    interval_ms: u64,
+}
+
+fn default_ticks() -> u32 {
+    5
+}
+
+#[sse("/events")]
+fn events(Query(ticks): Query<Ticks>, last: Option<LastEventId>, sink: &mut SseSink) -> io::Result<()> {
+    // Resume after the last id the client saw, when it is a u64 in plain
+    // digits; any other value is ignored.
+    let first = match last.as_ref().map(|l| l.0.as_str()) {
+        Some(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => match text.parse::<u64>() {
+            Ok(k) => k.checked_add(1).unwrap_or(u64::MAX),
+            Err(_) => 0,
+        },
+        _ => 0,
+    };
+    let end = u64::from(ticks.n);
+    for i in first..end {
+        if i > first {
+            std::thread::sleep(Duration::from_millis(ticks.interval_ms));
+        }
+        let text = i.to_string();
+        sink.send(&sutegi::Event::new().event("tick").id(text.clone()).data(text))?;
+    }
+    Ok(())
+}
+
+#[get("/stream")]
+fn stream(Query(ticks): Query<Ticks>) -> Response {
+    Response::stream(move |sink| {
+        for i in 0..ticks.n {
+            if i > 0 {
+                std::thread::sleep(Duration::from_millis(ticks.interval_ms));
+            }
+            sink.send(format!("chunk {i}\n").as_bytes())?;
+        }
+        Ok(())
+    })
+}
+
+#[derive(Deserialize)]
+struct Sleep {
+    #[serde(default)]
+    ms: u64,
+}
+
+#[route("/slow", method = "GET", method = "POST")]
+fn slow(Query(sleep): Query<Sleep>) -> Result<String, Error> {
+    if sleep.ms > 10_000 {
+        return Err(Error::new(Status::BAD_REQUEST, "query parameter `ms` must be between 0 and 10000"));
+    }
+    std::thread::sleep(Duration::from_millis(sleep.ms));
+    Ok(format!("slept {}", sleep.ms))
+}
+
+#[get("/panic")]
+fn panic_on_purpose() -> &'static str {
+    panic!("panicked on purpose")
+}
+
+/// The API's routes, without serving them (the end-to-end tests of the
+/// `tests` package use the same function through this example's binary).
+fn app() -> Router {
+    routes![plaintext, json, user, create_user, search, echo, files, events, stream, slow, panic_on_purpose]
+        .with_state(Users::default())
+}
+
+/// Settings from the command line and the environment.
+struct Settings {
+    addr: String,
+    workers: Option<usize>,
+    drain_delay: Duration,
+    grace: Duration,
+    access_log: bool,
+    print_routes: bool,
+}
+
+const HELP: &str = "\
+The sutegi reference API (shared/api-example.md).
+
+usage: api [ADDR]          ADDR defaults to $SUTEGI_ADDR, else 127.0.0.1:8080
+
+environment:
+  SUTEGI_ADDR            the address to bind when none is given
+  SUTEGI_LOG             comma list: `access` (access log), `routes` (print the route table)
+  SUTEGI_WORKERS         worker threads (default: the server's default)
+  SUTEGI_DRAIN_DELAY_MS  after SIGTERM, how long /healthz answers 503 while serving (default 0)
+  SUTEGI_GRACE_MS        how long in-flight requests get to finish after that (default 20000)
+";
+
+fn parse_env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
+    match std::env::var(name) {
+        Ok(value) => value
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{name}={value:?} is not valid: see --help")),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!("{name} is not valid UTF-8")),
+    }
+}
+
+fn settings() -> Result<Settings, String> {
+    let arg = std::env::args().nth(1);
+    if matches!(arg.as_deref(), Some("--help" | "-h")) {
+        print!("{HELP}");
+        std::process::exit(0);
+    }
+    let addr = match arg {
+        Some(addr) => addr,
+        None => parse_env::<String>("SUTEGI_ADDR")?.unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+    };
+    let log = parse_env::<String>("SUTEGI_LOG")?.unwrap_or_default();
+    let mut access_log = false;
+    let mut print_routes = false;
+    for item in log.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match item {
+            "access" => access_log = true,
+            "routes" => print_routes = true,
+            other => return Err(format!("SUTEGI_LOG: unknown item {other:?} (expected `access` or `routes`)")),
+        }
+    }
+    let workers = parse_env::<usize>("SUTEGI_WORKERS")?;
+    if workers == Some(0) {
+        return Err("SUTEGI_WORKERS must be at least 1".into());
+    }
+    Ok(Settings {
+        addr,
+        workers,
+        drain_delay: Duration::from_millis(parse_env("SUTEGI_DRAIN_DELAY_MS")?.unwrap_or(0)),
+        grace: Duration::from_millis(parse_env("SUTEGI_GRACE_MS")?.unwrap_or(20_000)),
+        access_log,
+        print_routes,
+    })
+}
+
+fn main() -> io::Result<()> {
+    let settings = settings().unwrap_or_else(|message| {
+        eprintln!("api: {message}");
+        std::process::exit(2);
+    });
+    let _ = settings.access_log;
+    let app = app();
+    if settings.print_routes {
+        let handler = app.into_handler().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let _ = handler;
+        return Ok(());
+    }
+    let limits = Limits { drain_delay: settings.drain_delay, shutdown_grace: settings.grace, ..Limits::default() };
+    let mut server = Server::bind(&settings.addr)?.limits(limits);
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers);
+    }
+    println!("listening on http://{}", server.local_addr()?);
+    server.serve(app)
+}
