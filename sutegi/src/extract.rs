@@ -123,6 +123,20 @@ impl StateRequirement {
     }
 }
 
+/// A type a path capture can be parsed into: anything `FromStr` (numbers,
+/// `String`, your own types with a `FromStr` impl).
+///
+/// It exists so that a route function taking a capture of another type
+/// reads as one plain compiler error on that argument.
+#[diagnostic::on_unimplemented(
+    message = "a path capture cannot be parsed into `{Self}`",
+    label = "a capture's type must implement `FromStr`",
+    note = "an argument named like a `{{capture}}` in the path is parsed from its text with `FromStr`: use a number, `String`, or your own type with a `FromStr` impl"
+)]
+pub trait CaptureValue: FromStr {}
+
+impl<T: FromStr> CaptureValue for T {}
+
 /// One state given to a router: an `Arc<T>` behind `dyn Any`, so routes of
 /// several routers (mounted) share it without `T: Clone`.
 #[derive(Clone)]
@@ -213,7 +227,7 @@ impl<'a> RequestContext<'a> {
     /// The path capture `name`, percent-decoded then parsed with `FromStr`.
     /// A value that does not parse is a 400 naming the capture; the refusal
     /// comes as a ready response so generated code can return it.
-    pub fn capture<T: FromStr>(&self, name: &str) -> Result<T, Response> {
+    pub fn capture<T: CaptureValue>(&self, name: &str) -> Result<T, Response> {
         let text = self
             .capture_str(name)
             .map_err(|error| render_error(&error))?;

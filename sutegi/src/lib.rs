@@ -1,6 +1,179 @@
-//! sutegi: a small synchronous HTTP/1.1 web framework on `std::net`.
+//! sutegi: a small, synchronous HTTP/1.1 web framework on `std::net`.
 //!
-//! (The crate guide is written as the router lands.)
+//! Plain functions become routes with an attribute, `routes![…]` collects
+//! them into a [`Router`], and [`serve`] runs it on a fixed pool of worker
+//! threads. No async runtime: a handler is an ordinary function that may
+//! block on a database or a file, and a long stream (Server-Sent Events, an
+//! LLM answer) runs on a thread of its own without holding a worker.
+//!
+//! ```no_run
+//! use serde::{Deserialize, Serialize};
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//! use sutegi::{get, post, routes, sse, Json, Query, SseSink, State, Status};
+//!
+//! #[derive(Serialize)]
+//! struct User { id: u64, name: String }
+//! #[derive(Deserialize)]
+//! struct NewUser { name: String }
+//! #[derive(Deserialize)]
+//! struct Ticks { n: u32 }
+//!
+//! #[get("/users/{id}")]
+//! fn user(id: u64) -> Json<User> {                   // `{id}` binds the argument named `id`
+//!     Json(User { id, name: format!("user{id}") })
+//! }
+//!
+//! #[post("/users")]
+//! fn create(Json(new): Json<NewUser>, ids: State<AtomicU64>) -> (Status, Json<User>) {
+//!     let id = ids.fetch_add(1, Ordering::Relaxed) + 1;
+//!     (Status::CREATED, Json(User { id, name: new.name }))
+//! }
+//!
+//! #[sse("/events")]
+//! fn events(q: Query<Ticks>, sink: &mut SseSink) -> std::io::Result<()> {
+//!     for i in 0..q.n {
+//!         sink.event("tick", &i.to_string())?;
+//!     }
+//!     Ok(())
+//! }
+//!
+//! fn main() -> std::io::Result<()> {
+//!     let app = routes![user, create, events].with_state(AtomicU64::new(0));
+//!     sutegi::serve("127.0.0.1:8080", app)
+//! }
+//! ```
+//!
+//! # Routes
+//!
+//! The attributes [`get`], [`post`], [`put`], [`patch`], [`delete`],
+//! [`head`], [`options`], [`route`] (several methods:
+//! `#[route("/x", method = "GET", method = "POST")]`) and [`sse`] leave the
+//! function as it was, callable from a unit test, and add a companion item
+//! of the same name that [`routes!`] collects. Each takes an optional
+//! `body_limit = "64MiB"` (units `B`, `KiB`, `MiB`, `GiB`) that raises the
+//! server's request body limit for that route alone.
+//!
+//! Paths use [matchit]'s syntax: `{name}` captures one segment, `{*rest}`
+//! the rest of the path (at least one character), `{{` and `}}` are literal
+//! braces. An argument named like a capture receives it, percent-decoded
+//! (`%2F` is a `/` inside the value, never a separator) and parsed with
+//! `FromStr`; a value that does not parse is a 400 naming the capture.
+//! Routing matches the raw path before decoding, and ignores the query.
+//!
+//! Routes can also be closures, which read captures through [`Path`]:
+//!
+//! ```
+//! use sutegi::{Path, Router};
+//! let app = Router::new()
+//!     .get("/", || "home")
+//!     .get("/users/{id}", |Path(id): Path<u64>| format!("user {id}"));
+//! # app.into_handler().unwrap();
+//! ```
+//!
+//! Every `GET` route answers `HEAD` too (the server sends the head only). A
+//! path that no route matches is a 404; one that matches with other
+//! methods is a 405 with an `Allow` header (`Allow: GET, HEAD, OPTIONS`);
+//! an `OPTIONS` no route claims gets a 204 with that `Allow`.
+//!
+//! # Extractors
+//!
+//! Every argument that is not a capture is an extractor, built from the
+//! request before the handler runs (see [`FromRequest`]):
+//!
+//! | extractor | reads | refuses with |
+//! | --- | --- | --- |
+//! | [`Query<T>`] | the query string, form-decoded | 400 naming the parameter (missing, given twice, not parsing) |
+//! | [`Json<T>`] | a JSON body | 415 without `Content-Type: application/json`, 400 not JSON, 422 wrong shape (naming the field) |
+//! | [`Form<T>`] | an `application/x-www-form-urlencoded` body | 415 another type, 422 naming the field |
+//! | [`State<T>`] | a value given to [`Router::with_state`] | refused when the router is built, if missing |
+//! | [`Path<T>`] | the captures, as one value, a tuple or a struct | 400 naming the capture |
+//! | [`Headers`] | an owned copy of the header fields | — |
+//! | [`Bytes`], `Vec<u8>`, `String` | the body (`String`: UTF-8) | 400 not UTF-8 |
+//! | [`LastEventId`] | the `Last-Event-ID` header | 400 when absent |
+//! | [`Extension<T>`] | a value a middleware put in the request | 500 when absent |
+//! | `&Request` | the whole [`Request`] | — |
+//! | `Option<E>` | `None` when what `E` reads is absent | `E`'s refusal when present but invalid |
+//! | `Result<E, E::Rejection>` | `E`, or its refusal for the handler to handle | — |
+//!
+//! A handler takes at most one extractor that reads the body. `#[sse]`
+//! routes (and closures) take owned extractors: the stream's producer runs
+//! on a thread of its own.
+//!
+//! # Responses
+//!
+//! A handler returns anything [`IntoResponse`]: `&'static str` and `String`
+//! (`text/plain; charset=utf-8`), `Vec<u8>`, [`Json<T>`], [`Html<T>`],
+//! [`Status`], `(Status, T)`, `(Status, [(name, value); N], T)`,
+//! [`Response`], `Result<T, E>`, `Option<T>` (`None` is a 404), `()` (204)
+//! and [`Redirect`].
+//!
+//! ```
+//! use sutegi::{Error, Json, Status};
+//!
+//! fn rename(name: String) -> Result<(Status, [(&'static str, String); 1], Json<String>), Error> {
+//!     if name.is_empty() {
+//!         return Err(Error::new(Status::UNPROCESSABLE_CONTENT, "`name` must not be empty"));
+//!     }
+//!     Ok((Status::CREATED, [("Location", format!("/names/{name}"))], Json(name)))
+//! }
+//! # assert_eq!(sutegi::IntoResponse::into_response(rename(String::new())).status(), 422);
+//! ```
+//!
+//! # One error shape
+//!
+//! Every refusal the framework makes (404, 405, an extractor's 4xx, the
+//! server's own 400/408/413/414/431, a handler's panic as a 500) answers
+//! `{"error": "<reason phrase>", "message": "<what was wrong>"}` with
+//! `Content-Type: application/json`. Handlers refuse in the same shape by
+//! returning an [`Error`]; [`Router::error_shape`] replaces it. A handler
+//! that panics gets a 500 whose body says nothing of the panic: the panic
+//! message goes to the [`log`](https://docs.rs/log) facade, and the worker
+//! lives on.
+//!
+//! # Routers
+//!
+//! [`Router`] chains: [`route`](Router::route), [`mount`](Router::mount)
+//! (nest a router under a prefix), [`fallback`](Router::fallback),
+//! [`with_state`](Router::with_state) (several states of different types),
+//! [`body_limit`](Router::body_limit). None of them panics: a router is
+//! checked as a whole by [`into_handler`](Router::into_handler) (or by
+//! [`serve`], before it binds), which lists every conflict, capture named
+//! differently at one position, malformed path and missing state, with the
+//! source location of each route involved.
+//!
+//! Each route macro also writes a typed path builder, so links cannot
+//! drift from routes: `user::path(42) == "/users/42"`. It is relative to
+//! the router the route is in; [`Router::url_for`] adds mount prefixes.
+//!
+//! # Testing without a socket
+//!
+//! A checked router is a [`Handler`]: build a [`Request`] in memory and
+//! call [`handle`](Handler::handle).
+//!
+//! ```
+//! use sutegi::{get, routes, Handler, Method, Request};
+//!
+//! #[get("/users/{id}")]
+//! fn user(id: u64) -> String {
+//!     format!("user{id}")
+//! }
+//!
+//! let app = routes![user].into_handler().unwrap();
+//! let response = app.handle(Request::new(Method::Get, "/users/007", &[], vec![]));
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(response.body().as_bytes(), Some(&b"user7"[..]));
+//! assert_eq!(app.handle(Request::new(Method::Get, "/users/x", &[], vec![])).status(), 400);
+//! assert_eq!(user(7), "user7"); // the function itself is untouched
+//! ```
+//!
+//! # The server
+//!
+//! [`serve`] and [`serve_until`] take a `Router` or any
+//! `Fn(Request) -> Response` closure; [`Server`] binds first (port 0
+//! works) and sets [`Limits`] and the worker count. See the [`server`]
+//! module.
+//!
+//! [matchit]: https://docs.rs/matchit
 
 extern crate self as sutegi;
 
@@ -10,8 +183,8 @@ pub mod router;
 pub mod server;
 
 pub use extract::{
-    Bytes, Extension, Form, FromRequest, Headers, Json, LastEventId, Path, Query, RequestContext,
-    State, StateRequirement,
+    Bytes, CaptureValue, Extension, Form, FromRequest, Headers, Json, LastEventId, Path, Query,
+    RequestContext, State, StateRequirement,
 };
 pub use respond::{Error, Html, IntoResponse, Redirect, Status};
 pub use router::{

@@ -3,7 +3,7 @@
 //! responder types [`Html`] and [`Redirect`].
 //!
 //! This module turns values into [`Response`]s and nothing else: it does not
-//! route, read requests or write to sockets. [`Json`](crate::Json) lives in
+//! route, read requests or write to sockets. [`Json`] lives in
 //! [`extract`](crate::extract) (it is both an extractor and a responder) and
 //! its `IntoResponse` impl is here. The router may replace the error shape
 //! ([`Router::error_shape`](crate::Router::error_shape)); [`Error`] asks for
@@ -26,7 +26,7 @@ use crate::server::{status_reason, Body, HeaderText, Response};
 ///
 /// Implemented for text (`&'static str`, `String`: `text/plain;
 /// charset=utf-8`), bytes (`Vec<u8>`: `application/octet-stream`),
-/// [`Json`](crate::Json), [`Html`], [`Status`] (an empty body), `(Status, T)`
+/// [`Json`], [`Html`], [`Status`] (an empty body), `(Status, T)`
 /// (another status for `T`'s response), `(Status, [(name, value); N], T)`
 /// (plus headers), [`Response`], `Result<T, E>` (either side answers),
 /// `Option<T>` (`None` is a 404 in the error shape), `()` (204 No Content),
