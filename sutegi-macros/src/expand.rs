@@ -9,7 +9,7 @@
 //! is about. What the attribute and the function say was validated by
 //! `attribute.rs` and `handler.rs`; nothing here refuses anything.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
@@ -179,14 +179,17 @@ fn wrapper(attr: &RouteAttr, handler: &Handler) -> TokenStream {
                     ::core::result::Result::Err(#refusal) => return #refusal,
                 };
             }),
-            ArgKind::Extractor => Some(quote_spanned! {span=>
-                let #local = match <#ty as ::sutegi::FromRequest>::from_request(#cx) {
-                    ::core::result::Result::Ok(#value) => #value,
-                    ::core::result::Result::Err(#refusal) => {
-                        return ::sutegi::IntoResponse::into_response(#refusal)
-                    }
-                };
-            }),
+            ArgKind::Extractor => {
+                let call_args = group_spanning_to(&arg.ty, quote!(#cx));
+                Some(quote_spanned! {span=>
+                    let #local = match <#ty as ::sutegi::FromRequest>::from_request #call_args {
+                        ::core::result::Result::Ok(#value) => #value,
+                        ::core::result::Result::Err(#refusal) => {
+                            return ::sutegi::IntoResponse::into_response(#refusal)
+                        }
+                    };
+                })
+            }
         }
     });
     let call_args = handler
@@ -220,6 +223,24 @@ fn wrapper(attr: &RouteAttr, handler: &Handler) -> TokenStream {
             #respond
         })
     }
+}
+
+/// `(inner)` whose parentheses carry the span of `ty`'s last token: a call
+/// `<#ty as Trait>::f(inner)` built with the span of `ty`'s first token then
+/// covers exactly the type, so an error about the call reads the same as one
+/// about the type and rustc shows it once (stable Rust cannot join spans).
+fn group_spanning_to(ty: &Type, inner: TokenStream) -> Group {
+    let last = ty
+        .to_token_stream()
+        .into_iter()
+        .last()
+        .map_or_else(Span::call_site, |tree| match tree {
+            TokenTree::Group(group) => group.span_close(),
+            other => other.span(),
+        });
+    let mut group = Group::new(Delimiter::Parenthesis, inner);
+    group.set_span(last);
+    group
 }
 
 /// `<Ret as IntoResponse>::into_response(call)` names the return type so a

@@ -11,10 +11,10 @@
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
-use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ItemFn, Pat, PatIdent, ReturnType, Type};
 
 use crate::attribute::{combine, AttrKind, RouteAttr};
+use crate::expand::type_text;
 use crate::path::{render_error, PathError};
 
 /// The route attributes sutegi defines; two on one function would define
@@ -133,18 +133,22 @@ fn check_signature(item: &ItemFn, errors: &mut Vec<syn::Error>) {
         ));
     }
     for attr in &item.attrs {
-        let is_route = attr
-            .path()
-            .segments
-            .last()
-            .is_some_and(|last| ROUTE_ATTRIBUTES.contains(&last.ident.to_string().as_str()));
-        if is_route {
+        if is_route_attribute(attr) {
             errors.push(syn::Error::new_spanned(
                 attr,
                 "a function can carry one route attribute: for several methods on one path use #[route(\"/path\", method = \"GET\", method = \"POST\")]; for another path, write another function",
             ));
         }
     }
+}
+
+/// Whether `attr` looks like one of sutegi's route attributes (`#[post]`,
+/// `#[sutegi::sse]`, …).
+pub fn is_route_attribute(attr: &syn::Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|last| ROUTE_ATTRIBUTES.contains(&last.ident.to_string().as_str()))
 }
 
 fn classify(attr: &RouteAttr, ident: Option<&Ident>, ty: &Type) -> ArgKind {
@@ -268,11 +272,11 @@ fn check_arguments(
                 "a route's arguments need concrete types: `impl Trait` makes the function generic, and the router must know what to extract",
             ));
         } else if sse && arg.kind == ArgKind::Extractor && borrows(arg.ty.to_token_stream()) {
-            errors.push(syn::Error::new(
-                arg.ty.span(),
+            errors.push(syn::Error::new_spanned(
+                &arg.ty,
                 format!(
-                    "an #[sse] function's extractors must own their data: the stream outlives the request it came from, so `{}` cannot be borrowed; take owned values (`Headers`, `Query<T>`, `State<T>`, `LastEventId`, ...)",
-                    arg.ty.to_token_stream().to_string().replace("& ", "&")
+                    "an #[sse] function's extractors must own their data: the stream runs on after the request is gone, so `{}` cannot be taken here; use owned extractors (`Headers`, `Query<T>`, `State<T>`, `LastEventId`, ...)",
+                    type_text(&arg.ty)
                 ),
             ));
         }
@@ -482,7 +486,7 @@ mod tests {
                 quote!(
                     fn f(r: &Request, s: &mut SseSink) -> io::Result<()> {}
                 ),
-                "`&Request` cannot be borrowed",
+                "`&Request` cannot be taken here",
             ),
             (
                 AttrKind::Sse,

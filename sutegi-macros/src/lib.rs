@@ -281,40 +281,51 @@ fn route_attribute(kind: AttrKind, attr: TokenStream, item: TokenStream) -> Toke
     let item = TokenStream2::from(item);
     let attr = RouteAttr::parse(kind, attr.into());
     let function = syn::parse2::<ItemFn>(item.clone()).map_err(|_| {
-        syn::Error::new(
-            proc_macro2::Span::call_site(),
+        syn::Error::new_spanned(
+            &item,
             format!("#[{}] goes on a function, like `#[{}(\"/\")] fn index() -> &'static str {{ \"hi\" }}`", kind.name(), kind.name()),
         )
     });
     let result = match (attr, function) {
         (Ok(attr), Ok(function)) => {
-            let stand_in = stand_in(&function);
+            let refused = refused_item(&function);
             Handler::analyze(&attr, function)
                 .map(|handler| expand::expand(&attr, &handler))
-                .map_err(|error| (error, stand_in))
+                .map_err(|error| (error, refused))
         }
         (attr, function) => {
-            let stand_in = function.as_ref().map(stand_in).unwrap_or_default();
+            let refused = match &function {
+                Ok(function) => refused_item(function),
+                Err(_) => item,
+            };
             let errors = [attr.err(), function.err()].into_iter().flatten();
-            Err((combine(errors).expect("one of the two failed"), stand_in))
+            Err((combine(errors).expect("one of the two failed"), refused))
         }
     };
     match result {
         Ok(tokens) => tokens.into(),
-        Err((error, stand_in)) => {
+        Err((error, refused)) => {
             let error = error.to_compile_error();
-            quote!(#error #item #stand_in).into()
+            quote!(#error #refused).into()
         }
     }
 }
 
-/// On refusal, an empty companion that still is a route, so `routes![f]`
-/// elsewhere does not add a second, misleading error to the real one. It
-/// can never run: the `compile_error!` beside it stops the build.
-fn stand_in(function: &ItemFn) -> TokenStream2 {
+/// What is emitted beside the errors when a function is refused: the
+/// function itself and, unless another route attribute on it will define
+/// one, an empty companion that still is a route,
+/// so `routes![f]` elsewhere does not add a second, misleading error to the
+/// real one. It never runs: the `compile_error!` beside it stops the build.
+fn refused_item(function: &ItemFn) -> TokenStream2 {
+    if function.attrs.iter().any(handler::is_route_attribute) {
+        // The other attribute expands next and defines the companion.
+        return quote!(#function);
+    }
     let vis = &function.vis;
     let name = &function.sig.ident;
     quote! {
+        #function
+
         #[allow(non_camel_case_types, dead_code)]
         #vis struct #name {}
 

@@ -1,0 +1,8 @@
+use sutegi::get;
+
+#[get("/")]
+async fn index() -> &'static str {
+    "hi"
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use sutegi::route;
+
+#[route("/items", method = "get", method = "POST")]
+fn items() -> &'static str {
+    "[]"
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use sutegi::get;
+
+#[get("/")]
+struct Index;
+
+fn main() {}

@@ -1,0 +1,8 @@
+use sutegi::route;
+
+#[route("/items")]
+fn items() -> &'static str {
+    "[]"
+}
+
+fn main() {}

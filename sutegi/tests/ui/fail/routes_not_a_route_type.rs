@@ -1,0 +1,7 @@
+use sutegi::routes;
+
+struct Index {}
+
+fn main() {
+    let _app = routes![Index];
+}

@@ -1,0 +1,8 @@
+use sutegi::{get, SseSink};
+
+#[get("/events")]
+fn events(sink: &mut SseSink) -> std::io::Result<()> {
+    sink.data("tick")
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use sutegi::sse;
+
+#[sse("/events")]
+fn events() -> std::io::Result<()> {
+    Ok(())
+}
+
+fn main() {}
