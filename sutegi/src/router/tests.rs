@@ -1015,3 +1015,41 @@ mod with_macros {
         );
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn app() -> RouterHandler {
+        Router::new()
+            .get("/u/{name}/x", |Path(name): Path<String>| name)
+            .get("/f/{*rest}", |Path(rest): Path<String>| rest)
+            .into_handler()
+            .unwrap()
+    }
+
+    proptest! {
+        /// Whatever a capture holds, the path builder's output routes back
+        /// to exactly that value (one segment: `/`, `%`, `?`, `#`, dots and
+        /// non-ASCII included).
+        #[test]
+        fn a_built_capture_routes_back_to_its_value(value in "\\PC+") {
+            let path = build_path(&[PathPiece::Literal("/u/"), PathPiece::Capture(&value), PathPiece::Literal("/x")]);
+            prop_assert_eq!(get(&app(), &path), (200, value));
+        }
+
+        #[test]
+        fn a_built_catch_all_routes_back_to_its_value(value in "[^/]\\PC*") {
+            let path = build_path(&[PathPiece::Literal("/f/"), PathPiece::CatchAll(&value)]);
+            prop_assert_eq!(get(&app(), &path), (200, value));
+        }
+
+        /// No request path makes dispatch panic or answer outside the
+        /// statuses the router gives.
+        #[test]
+        fn any_path_gets_an_answer(path in "/[ -~]{0,40}") {
+            let status = send(&app(), Method::Get, &path).status();
+            prop_assert!([200, 400, 404].contains(&status), "{} for {}", status, path);
+        }
+    }
+}
