@@ -839,7 +839,10 @@ macro_rules! parse_capture {
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
             match self.value.parse::<$ty>() {
                 Ok(parsed) => visitor.$visit::<DeError>(parsed).map_err(|e| self.annotate(e)),
-                Err(_) => Err(self.annotate(concat!("not a valid ", stringify!($ty)))),
+                Err(_) => Err(de::Error::custom(format_args!(
+                    concat!("path parameter `{}` is not a valid ", stringify!($ty)),
+                    self.name
+                ))),
             }
         }
     )*};
@@ -1526,9 +1529,9 @@ mod tests {
         with_captures(pattern, "/users/x/posts/1", |cx| {
             let e = Path::<UserPost>::from_request(cx).unwrap_err();
             assert_eq!(e.status(), Status::BAD_REQUEST);
-            assert_eq!(e.message(), "path parameter `id`: not a valid u64");
+            assert_eq!(e.message(), "path parameter `id` is not a valid u64");
             let e = Path::<(u64, String)>::from_request(cx).unwrap_err();
-            assert_eq!(e.message(), "path parameter `id`: not a valid u64");
+            assert_eq!(e.message(), "path parameter `id` is not a valid u64");
         });
         with_captures("/k/{kind}", "/k/admin", |cx| {
             assert_eq!(Path::<Kind>::from_request(cx).unwrap().0, Kind::Admin);

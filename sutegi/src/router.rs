@@ -268,7 +268,7 @@ impl Route {
 
     /// Names the route (for errors and listings) instead of the closure's
     /// type name.
-    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Route {
+    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Route {
         self.name = name.into();
         self
     }

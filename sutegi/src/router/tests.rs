@@ -648,7 +648,7 @@ fn extractor_refusals_come_back_as_responses() {
     assert_eq!(response.status(), 400);
     assert_eq!(
         error_json(&response)["message"],
-        "path parameter `id`: not a valid u64"
+        "path parameter `id` is not a valid u64"
     );
     let response = send(&app, Method::Get, "/search?q=x&limit=many");
     assert_eq!(response.status(), 400);
