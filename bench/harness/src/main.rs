@@ -1,1 +1,413 @@
-fn main() {}
+//! `sutegi-bench`: the benchmark's orchestrator, which `bench/run` builds
+//! and executes. It owns the run as a whole — options, the machine and
+//! version facts, the order of servers round by round (rotated each round
+//! so no server always runs first on a cold machine), clean build timings,
+//! and where results go — and leaves each server's scenarios to
+//! `scenarios`, process handling to `server` and the tables to `report`.
+//!
+//! Exit status: 0 when every server started and no scenario saw an error;
+//! 1 otherwise (the report and summary are still written); 2 for bad usage
+//! or a missing tool.
+
+mod report;
+mod scenarios;
+mod server;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, ExitCode},
+    time::{Duration, Instant},
+};
+
+use report::{Results, RunInfo, ServerInfo};
+use scenarios::Settings;
+
+const USAGE: &str = "\
+usage: bench/run [--quick] [options]   (bench/run builds, then runs sutegi-bench)
+
+  --quick                 1 round, 2 s per wrk cell, 3 s idle hold, no build
+                          timings; report to bench/target/quick-report.md
+  --rounds N              rounds (default 3; quick 1)
+  --secs N                seconds per wrk cell (default 10; quick 2)
+  --servers a,b,...       subset of sutegi,axum,actix,tiny_http,rouille
+  --idle-conns N          (10000)   --idle-hold SECS (10; quick 3)
+  --sse-clients N         (1000)    --sse-events N (50)   --sse-interval-ms N (100)
+  --build-times | --no-build-times   clean release build per server
+                          (default: on in full mode, off in --quick)
+  --out FILE              report path (default: BENCHMARKS.md at the repo
+                          root in full mode, bench/target/quick-report.md
+                          in quick mode)
+  --sutegi-bin PATH       (default: <repo>/target/release/examples/api)
+  --sutegi-unavailable WHY   do not run sutegi; report WHY (bench/run passes
+                          this when examples/api failed to build)
+  --bench-dir DIR --repo DIR   (default: found from this executable)";
+
+struct Options {
+    quick: bool,
+    rounds: usize,
+    secs: u64,
+    servers: Option<Vec<String>>,
+    idle_conns: u32,
+    idle_hold: u64,
+    sse_clients: u32,
+    sse_events: u32,
+    sse_interval_ms: u64,
+    build_times: bool,
+    out: Option<PathBuf>,
+    sutegi_bin: Option<PathBuf>,
+    sutegi_unavailable: Option<String>,
+    bench_dir: PathBuf,
+    repo: Option<PathBuf>,
+}
+
+fn parse_options(argv: &[String]) -> Result<Options, String> {
+    let quick = argv.iter().any(|a| a == "--quick");
+    // bench/target/release/sutegi-bench → bench/
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let default_bench = exe
+        .ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut o = Options {
+        quick,
+        rounds: if quick { 1 } else { 3 },
+        secs: if quick { 2 } else { 10 },
+        servers: None,
+        idle_conns: 10_000,
+        idle_hold: if quick { 3 } else { 10 },
+        sse_clients: 1_000,
+        sse_events: 50,
+        sse_interval_ms: 100,
+        build_times: !quick,
+        out: None,
+        sutegi_bin: None,
+        sutegi_unavailable: None,
+        bench_dir: default_bench,
+        repo: None,
+    };
+    let mut it = argv.iter();
+    while let Some(a) = it.next() {
+        let mut val = || it.next().cloned().ok_or_else(|| format!("{a} needs a value"));
+        fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, String> {
+            v.parse().map_err(|_| format!("{name}: cannot parse {v:?}"))
+        }
+        match a.as_str() {
+            "--quick" => {}
+            "--rounds" => o.rounds = num(a, val()?)?,
+            "--secs" => o.secs = num(a, val()?)?,
+            "--servers" => o.servers = Some(val()?.split(',').map(str::to_owned).collect()),
+            "--idle-conns" => o.idle_conns = num(a, val()?)?,
+            "--idle-hold" => o.idle_hold = num(a, val()?)?,
+            "--sse-clients" => o.sse_clients = num(a, val()?)?,
+            "--sse-events" => o.sse_events = num(a, val()?)?,
+            "--sse-interval-ms" => o.sse_interval_ms = num(a, val()?)?,
+            "--build-times" => o.build_times = true,
+            "--no-build-times" => o.build_times = false,
+            "--out" => o.out = Some(val()?.into()),
+            "--sutegi-bin" => o.sutegi_bin = Some(val()?.into()),
+            "--sutegi-unavailable" => o.sutegi_unavailable = Some(val()?),
+            "--bench-dir" => o.bench_dir = val()?.into(),
+            "--repo" => o.repo = Some(val()?.into()),
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    if o.rounds == 0 || o.secs == 0 {
+        return Err("--rounds and --secs must be at least 1".into());
+    }
+    Ok(o)
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let o = match parse_options(&argv) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("sutegi-bench: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    // Children (servers, wrk, the load tool) inherit the raised limit.
+    raise_nofile();
+    for tool in ["wrk", "taskset"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            eprintln!("sutegi-bench: `{tool}` not found (Debian: apt-get install -y {})", if tool == "wrk" { "wrk" } else { "util-linux" });
+            return ExitCode::from(2);
+        }
+    }
+    let bench = o.bench_dir.canonicalize().unwrap_or(o.bench_dir.clone());
+    let repo = o.repo.clone().unwrap_or_else(|| bench.join(".."));
+    let repo = repo.canonicalize().unwrap_or(repo);
+    let load_bin = bench.join("target/release/sutegi-load");
+    if !load_bin.exists() {
+        eprintln!("sutegi-bench: {} missing: build the bench workspace first (bench/run does)", load_bin.display());
+        return ExitCode::from(2);
+    }
+    let logs = bench.join("target/bench-logs");
+    let _ = std::fs::remove_dir_all(&logs);
+    if let Err(e) = std::fs::create_dir_all(&logs) {
+        eprintln!("sutegi-bench: {}: {e}", logs.display());
+        return ExitCode::from(2);
+    }
+
+    let sutegi_bin = o
+        .sutegi_bin
+        .clone()
+        .unwrap_or_else(|| repo.join("target/release/examples/api"));
+    let mut specs = server::specs(&bench, &repo, &sutegi_bin);
+    if let Some(why) = &o.sutegi_unavailable {
+        specs[0].unavailable = Some(why.clone());
+    }
+    if let Some(want) = &o.servers {
+        if let Some(bad) = want.iter().find(|w| !specs.iter().any(|s| s.name == w.as_str())) {
+            eprintln!("sutegi-bench: unknown server {bad:?}");
+            return ExitCode::from(2);
+        }
+        specs.retain(|s| want.iter().any(|w| w == s.name));
+    }
+    if !specs.iter().any(|s| s.name == report::BASE) {
+        println!("note: axum is not in this run, so no ratios to axum can be given");
+    }
+
+    let settings = Settings {
+        wrk_secs: o.secs,
+        wrk_threads: 2,
+        idle_conns: o.idle_conns,
+        idle_hold_s: o.idle_hold,
+        sse_clients: o.sse_clients,
+        sse_events: o.sse_events,
+        sse_interval_ms: o.sse_interval_ms,
+        load_bin,
+        lua: bench.join("wrk/bench.lua"),
+        logs: logs.clone(),
+    };
+    let started = Instant::now();
+    let load_at_start = loadavg();
+    let started_utc = sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_default();
+    println!(
+        "sutegi-bench: {} round(s) × {} server(s), {} s per wrk cell; logs in {}",
+        o.rounds,
+        specs.len(),
+        o.secs,
+        logs.display()
+    );
+    for s in &specs {
+        if let Some(why) = &s.unavailable {
+            println!("sutegi-bench: {} will not run: {why}", s.name);
+        } else if !s.binary.exists() {
+            println!("sutegi-bench: {} will not run: {} does not exist", s.name, s.binary.display());
+        }
+    }
+
+    let mut rounds = Vec::new();
+    for round in 1..=o.rounds {
+        // Rotate the order each round so no server always goes first.
+        let n = specs.len();
+        for i in 0..n {
+            let spec = &specs[(i + round - 1) % n];
+            rounds.push(scenarios::run_round(&settings, spec, round, o.rounds));
+        }
+    }
+
+    let mut servers: Vec<ServerInfo> = specs
+        .iter()
+        .map(|s| ServerInfo {
+            name: s.name,
+            what: s.what,
+            streams: s.streams,
+            binary_bytes: std::fs::metadata(&s.binary).ok().filter(|_| s.unavailable.is_none()).map(|m| m.len()),
+            build: Err(if o.quick { "(full mode)".into() } else { "(skipped)".into() }),
+        })
+        .collect();
+    if o.build_times {
+        for (spec, info) in specs.iter().zip(servers.iter_mut()) {
+            info.build = build_time(spec, &bench);
+            match &info.build {
+                Ok(secs) => println!("build  {:<9} clean release build {secs:.1} s", spec.name),
+                Err(e) => println!("build  {:<9} FAILED: {e}", spec.name),
+            }
+        }
+    }
+
+    let info = RunInfo {
+        quick: o.quick,
+        command: std::iter::once("bench/run".to_owned()).chain(argv.iter().cloned()).collect::<Vec<_>>().join(" "),
+        started_utc,
+        elapsed_s: started.elapsed().as_secs_f64(),
+        machine: machine_facts(&load_at_start),
+        versions: versions(&bench, &repo),
+        settings,
+        rounds: o.rounds,
+        servers,
+    };
+    let results = Results { info: &info, rounds: &rounds };
+    let out = o.out.clone().unwrap_or_else(|| {
+        if o.quick {
+            bench.join("target/quick-report.md")
+        } else {
+            repo.join("BENCHMARKS.md")
+        }
+    });
+    let raw = bench.join(if o.quick { "target/results-quick.json" } else { "target/results.json" });
+    let _ = std::fs::write(
+        &raw,
+        serde_json::json!({ "settings": &info.settings, "rounds": &rounds }).to_string(),
+    );
+    match std::fs::write(&out, results.markdown()) {
+        Ok(()) => println!("\nreport written to {} (raw figures: {})", out.display(), raw.display()),
+        Err(e) => eprintln!("sutegi-bench: cannot write {}: {e}", out.display()),
+    }
+    print!("{}", results.summary());
+
+    let failures = results.failures();
+    let errors = results.errors();
+    let findings = results.findings();
+    if !findings.is_empty() {
+        println!("\nfindings (peers in the capacity scenarios; not failures):");
+        for f in &findings {
+            println!("  {f}");
+        }
+    }
+    // A server that could not be built or is missing never got a round.
+    let never_ran: Vec<_> = specs
+        .iter()
+        .filter(|s| !rounds.iter().any(|r| r.server == s.name && !r.cells.is_empty()))
+        .map(|s| s.name)
+        .collect();
+    if failures.is_empty() && errors.is_empty() && never_ran.is_empty() {
+        println!("\nOK: every server started and no scenario saw an error ({:.1} min).", started.elapsed().as_secs_f64() / 60.0);
+        ExitCode::SUCCESS
+    } else {
+        println!("\nFAILED:");
+        for f in failures {
+            println!("  failure: {}", f.lines().next().unwrap_or(""));
+        }
+        for e in errors {
+            println!("  error: {e}");
+        }
+        if !never_ran.is_empty() {
+            println!("  no results at all for: {}", never_ran.join(", "));
+        }
+        ExitCode::from(1)
+    }
+}
+
+fn raise_nofile() {
+    // SAFETY: plain syscalls on a local struct.
+    unsafe {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+/// A clean release build of one server in a fresh target directory (its
+/// dependencies already downloaded), timed, then the directory removed.
+fn build_time(spec: &server::Spec, bench: &Path) -> Result<f64, String> {
+    let dir = bench.join("target/buildtime").join(spec.name);
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut args = vec!["build", "--release", "--quiet", "-p", spec.package];
+    if let Some(ex) = spec.example {
+        args.extend(["--example", ex]);
+    }
+    let dir_s = dir.display().to_string();
+    args.extend(["--target-dir", &dir_s]);
+    let log = bench.join("target/bench-logs").join(format!("build-{}.log", spec.name));
+    let start = Instant::now();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let result = scenarios::run_command_in(Some(&spec.build_dir), "cargo", &args, Duration::from_secs(1800), &log);
+    let secs = start.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    match result {
+        Ok((_, 0)) => Ok(secs),
+        Ok((_, code)) => Err(format!("cargo exited {code} (see {})", log.display())),
+        Err(e) => Err(e),
+    }
+}
+
+fn sh(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    let text = String::from_utf8_lossy(if out.stdout.is_empty() { &out.stderr } else { &out.stdout }).to_string();
+    Some(text.lines().next().unwrap_or("").trim().to_owned())
+}
+
+/// The 1, 5 and 15 minute load averages: on a shared 2-core machine,
+/// whoever else was compiling shows up here and in the spreads.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn machine_facts(load_at_start: &str) -> Vec<(String, String)> {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let cpu = read("/proc/cpuinfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .unwrap_or_else(|| "?".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = read("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:").map(|r| r.trim().to_owned()))
+        .and_then(|r| r.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or("?".into(), |kib| format!("{:.1} GiB", kib / 1024.0 / 1024.0));
+    let os = read("/etc/os-release")
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_owned()))
+        .unwrap_or_else(|| "?".into());
+    vec![
+        ("CPU".into(), format!("{cpu}, {cores} cores")),
+        ("memory".into(), mem),
+        ("OS / kernel".into(), format!("{os} / Linux {}", read("/proc/sys/kernel/osrelease").trim())),
+        (
+            "load average (1/5/15 min)".into(),
+            format!("{load_at_start} at the start, {} at the end", loadavg()),
+        ),
+    ]
+}
+
+fn versions(bench: &Path, repo: &Path) -> Vec<(String, String)> {
+    let lock = std::fs::read_to_string(bench.join("Cargo.lock")).unwrap_or_default();
+    let crate_version = |name: &str| -> String {
+        let needle = format!("name = \"{name}\"\nversion = \"");
+        lock.find(&needle)
+            .map(|i| {
+                let rest = &lock[i + needle.len()..];
+                rest[..rest.find('"').unwrap_or(0)].to_owned()
+            })
+            .unwrap_or_else(|| "?".into())
+    };
+    let rev = sh("git", &["-C", &repo.display().to_string(), "rev-parse", "--short", "HEAD"]).unwrap_or_default();
+    let dirty = sh("git", &["-C", &repo.display().to_string(), "status", "--porcelain", "--", "sutegi", "sutegi-macros", "examples"])
+        .is_some_and(|s| !s.is_empty());
+    vec![
+        ("rustc".into(), sh("rustc", &["-V"]).unwrap_or_default()),
+        ("wrk".into(), sh("wrk", &["-v"]).unwrap_or_default()),
+        (
+            "sutegi".into(),
+            format!("git {rev}{}", if dirty { " + uncommitted changes in sutegi/ or examples/" } else { "" }),
+        ),
+        (
+            "peers (bench/Cargo.lock)".into(),
+            format!(
+                "axum {}, hyper {}, tokio {}, actix-web {}, tiny_http {}, rouille {}",
+                crate_version("axum"),
+                crate_version("hyper"),
+                crate_version("tokio"),
+                crate_version("actix-web"),
+                crate_version("tiny_http"),
+                crate_version("rouille")
+            ),
+        ),
+        ("profile".into(), "cargo's release profile at its defaults, for every server".into()),
+    ]
+}

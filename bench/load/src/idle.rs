@@ -72,6 +72,7 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
     let fresh_every = Duration::from_millis(args.get("fresh-interval-ms", 10)?);
     let connect_budget = Duration::from_secs_f64(args.get("connect-secs", 60.0)?);
     let answer_budget = Duration::from_secs_f64(args.get("answer-secs", 30.0)?);
+    let window: u64 = args.get("window", 256u64)?.max(1);
     let pid: Option<u32> = args.opt("pid")?;
     args.finish()?;
 
@@ -83,10 +84,17 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut connect_failures = 0u64;
 
-    // 1. Connect and send the first request, answering as we go so the
-    //    server's replies never pile up behind 10,000 connects.
+    // 1. Connect and send the first request, answering as we go. At most
+    //    `--window` connections wait for their first answer at once: firing
+    //    10,000 connects blind overflows the listen backlog, the kernel drops
+    //    SYNs, and the phase then measures TCP's one-second retransmit timer
+    //    instead of the server.
     let connect_deadline = started + connect_budget;
+    let mut opened = 0u64;
     for i in 0..conns {
+        while opened - c.answered - c.bad_answers >= window && Instant::now() < connect_deadline {
+            pump(&mut pool, &mut buf, Duration::from_millis(20), &mut c, None)?;
+        }
         if Instant::now() > connect_deadline {
             connect_failures += (conns - i) as u64;
             c.note("connect phase over its time budget".into());
@@ -102,17 +110,18 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
                     phase: Phase::Waiting,
                 };
                 pool.insert(s, conn).map_err(|e| e.to_string())?;
+                opened += 1;
             }
             Err(e) => {
                 connect_failures += 1;
                 c.note(format!("connect: {}", e.kind()));
             }
         }
-        if i % 256 == 255 {
+        if i % 64 == 63 {
             pump(&mut pool, &mut buf, Duration::ZERO, &mut c, None)?;
         }
     }
-    let connected = pool.open() as u64 + c.bad_answers;
+    let connected = opened;
     eprintln!(
         "idle: {connected} of {conns} connected in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -28,7 +28,7 @@ usage: sutegi-load COMMAND --addr HOST:PORT [options]
 
 commands (defaults in brackets):
   idle         --conns [10000] --hold SECS [10] --path [/plaintext]
-               --connect-secs [60] --answer-secs [30]
+               --connect-secs [60] --answer-secs [30] --window [256]
                N keep-alive conns each send one request then stay silent;
                reports how many the server kept and fresh-request latency.
   sse          --clients [1000] --events [50] --interval-ms [100]

@@ -18,7 +18,7 @@
 //! one); prints `listening on http://ADDR` once bound.
 
 use std::{
-    io::{Read, Write},
+    io::Write,
     sync::Arc,
     thread,
     time::Duration,
