@@ -281,8 +281,12 @@ fn decode_capture<'v>(name: &str, raw: &'v str) -> Result<Cow<'v, str>, Error> {
 
 /// `alloc::string::String` → `String`, `u64` → `u64`; generic types keep
 /// their full name.
-fn short_type_name<T>() -> &'static str {
-    let full = std::any::type_name::<T>();
+pub(crate) fn short_type_name<T>() -> &'static str {
+    shorten_type_name(std::any::type_name::<T>())
+}
+
+/// The last path segment of a type name without generics.
+pub(crate) fn shorten_type_name(full: &'static str) -> &'static str {
     if full.contains('<') {
         full
     } else {

@@ -26,7 +26,9 @@ use std::sync::Arc;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
-use crate::extract::{FromRequest, RequestContext, StateEntry, StateRequirement};
+use crate::extract::{
+    shorten_type_name, FromRequest, RequestContext, StateEntry, StateRequirement,
+};
 use crate::respond::{render_error, Error, ErrorShape, ErrorShapeGuard, IntoResponse, Status};
 use crate::server::{Handler, IntoHandler, Method, Request, Response};
 
@@ -246,7 +248,7 @@ impl Route {
         Route {
             methods: MethodSet::of(methods),
             path,
-            name: Cow::Borrowed(std::any::type_name::<F>()),
+            name: Cow::Borrowed(handler_name::<F>()),
             module: "",
             location,
             body_limit: None,
@@ -676,7 +678,7 @@ impl Router {
             handler: handler.into_boxed_handler(),
             scoped_states: Vec::new(),
             location: Location::caller(),
-            name: Cow::Borrowed(std::any::type_name::<F>()),
+            name: Cow::Borrowed(handler_name::<F>()),
         });
         self
     }
@@ -792,6 +794,17 @@ impl IntoHandler for Router {
     fn into_server_handler(self) -> io::Result<RouterHandler> {
         self.into_handler()
             .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))
+    }
+}
+
+/// A handler's name for messages: a function's own name, `closure` for a
+/// closure (its location says which).
+fn handler_name<F>() -> &'static str {
+    let full = std::any::type_name::<F>();
+    if full.contains("{{closure}}") {
+        "closure"
+    } else {
+        shorten_type_name(full)
     }
 }
 
@@ -922,10 +935,13 @@ impl fmt::Display for RouterProblem {
             RouterProblem::InvalidPrefix { prefix, location, reason } => {
                 write!(f, "mount prefix `{prefix}` at {location} is invalid: {reason}")
             }
-            RouterProblem::MissingState { route, type_name } => write!(
-                f,
-                "route {route} takes `State<{type_name}>` but no router it is in was given one: add `.with_state(value)` with a `{type_name}`"
-            ),
+            RouterProblem::MissingState { route, type_name } => {
+                let short = shorten_type_name(type_name);
+                write!(
+                    f,
+                    "route {route} takes `State<{short}>` but no router it is in was given one: add `.with_state(value)` with a `{type_name}`"
+                )
+            }
             RouterProblem::SeveralBodyReaders { route } => write!(
                 f,
                 "route {route} takes more than one extractor that reads the request body, which can be read once: keep one"
