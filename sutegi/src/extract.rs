@@ -10,6 +10,7 @@
 //! in a [`RequestContext`]) nor render responses beyond its refusals.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::any::{Any, TypeId};
 use std::borrow::Cow;

@@ -10,6 +10,7 @@
 //! the replacement when it is rendered on the thread that serves a request.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::borrow::Cow;
 use std::cell::RefCell;

@@ -15,6 +15,7 @@
 //! [`Route`]s through the `__private` items at the end of this file.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
