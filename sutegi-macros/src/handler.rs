@@ -266,7 +266,14 @@ fn check_arguments(
     }
 
     for arg in args {
-        if contains_impl_trait(arg.ty.to_token_stream()) {
+        if let (ArgKind::Capture { name, .. }, Type::Reference(_)) = (&arg.kind, &arg.ty) {
+            errors.push(syn::Error::new_spanned(
+                &arg.ty,
+                format!(
+                    "capture `{name}` is percent-decoded into a value of its own, so it cannot be borrowed: take `{name}: String` (or any type that implements `FromStr`)"
+                ),
+            ));
+        } else if contains_impl_trait(arg.ty.to_token_stream()) {
             errors.push(syn::Error::new_spanned(
                 &arg.ty,
                 "a route's arguments need concrete types: `impl Trait` makes the function generic, and the router must know what to extract",
@@ -455,6 +462,14 @@ mod tests {
                     fn f(s: &mut SseSink) {}
                 ),
                 "use #[sse(\"/\")]",
+            ),
+            (
+                GET,
+                quote!("/{name}"),
+                quote!(
+                    fn f(name: &str) {}
+                ),
+                "take `name: String`",
             ),
             (
                 AttrKind::Sse,

@@ -262,12 +262,29 @@ fn check_capture_name(name: &str, catch_all: bool, range: &Range<usize>) -> Resu
         ));
     }
     if !is_identifier(name) {
+        let star = if catch_all { "*" } else { "" };
+        let suggestion = identifier_like(name);
         return Err(PathError::new(
-            format!("capture name `{name}` is not a Rust identifier: a capture binds the function argument of the same name, so use letters, digits and `_`, like `{example}`"),
+            format!("capture name `{name}` is not a Rust identifier: a capture binds the function argument of the same name, so use letters, digits and `_`, like `{{{star}{suggestion}}}`"),
             range.clone(),
         ));
     }
     Ok(())
+}
+
+/// `user-id` → `user_id`, `1st` → `_1st`: the nearest identifier, for hints.
+fn identifier_like(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    if out.chars().all(|c| c == '_') {
+        out = "id".to_owned();
+    }
+    out
 }
 
 /// Whether `name` can name a function argument (keywords included: they
@@ -403,6 +420,24 @@ mod tests {
             let error = RoutePath::parse(raw).expect_err(raw);
             assert!(error.message.contains(word), "{raw}: {}", error.message);
             assert_eq!(&raw[error.range.clone()], *bad, "{raw}: {}", error.message);
+        }
+    }
+
+    #[test]
+    fn a_bad_capture_name_gets_a_nearby_suggestion() {
+        for (raw, suggestion) in [
+            ("/{user-id}", "`{user_id}`"),
+            ("/{1st}", "`{_1st}`"),
+            ("/{_}", "`{id}`"),
+            ("/{*rest.txt}", "`{*rest_txt}`"),
+            ("/{ü}", ""),
+        ] {
+            let error = RoutePath::parse(raw).unwrap_err();
+            assert!(
+                error.message.contains(suggestion),
+                "{raw}: {}",
+                error.message
+            );
         }
     }
 
