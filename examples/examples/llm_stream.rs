@@ -1,0 +1,63 @@
+//! An LLM-style token stream: `GET /chat?prompt=…` answers with Server-Sent
+//! Events, one `token` event per word of a canned answer (with a delay, as
+//! a model would produce them), then a `done` event. `POST /chat` streams
+//! the same to a JSON request, as LLM APIs do. `/` serves a small page that
+//! shows the tokens arriving through `EventSource`.
+//!
+//! Run it with `cargo run --release --example llm_stream` and open
+//! <http://127.0.0.1:8080/>.
+
+use std::io;
+use std::time::Duration;
+
+use serde::Deserialize;
+use sutegi::{get, routes, sse, Html, Json, Query, Server, SseSink};
+
+const ANSWER: &str = "Sunlight is a mix of every colour. On its way through the air it meets \
+molecules much smaller than its wavelength, which scatter short wavelengths far more than \
+long ones (Rayleigh scattering, proportional to the inverse fourth power of the wavelength). \
+Blue light is scattered all over the sky and reaches your eyes from every direction, so the \
+sky looks blue; at sunset the light crosses much more air, the blue is scattered away before \
+it arrives, and the reds and oranges are left.";
+
+/// Time between two tokens, as a model's generation speed.
+const TOKEN_DELAY: Duration = Duration::from_millis(40);
+
+#[derive(Deserialize)]
+struct Prompt {
+    prompt: String,
+}
+
+/// Streams the canned answer word by word.
+fn stream_answer(prompt: &str, sink: &mut SseSink) -> io::Result<()> {
+    sink.comment(&format!("answering: {}", prompt.replace(['\r', '\n'], " ")))?;
+    for (i, word) in ANSWER.split_inclusive(' ').enumerate() {
+        if i > 0 {
+            std::thread::sleep(TOKEN_DELAY);
+        }
+        sink.send(&sutegi::Event::new().event("token").id(i.to_string()).data(word))?;
+    }
+    sink.event("done", "")
+}
+
+#[sse("/chat")]
+fn chat(Query(q): Query<Prompt>, sink: &mut SseSink) -> io::Result<()> {
+    stream_answer(&q.prompt, sink)
+}
+
+#[sse("/chat", method = "POST")]
+fn chat_post(Json(q): Json<Prompt>, sink: &mut SseSink) -> io::Result<()> {
+    stream_answer(&q.prompt, sink)
+}
+
+#[get("/")]
+fn page() -> Html<&'static str> {
+    Html(include_str!("../llm_stream/index.html"))
+}
+
+fn main() -> io::Result<()> {
+    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let server = Server::bind(addr)?;
+    println!("listening on http://{}", server.local_addr()?);
+    server.serve(routes![page, chat, chat_post])
+}
