@@ -41,7 +41,7 @@ pub fn expand(attr: &RouteAttr, handler: &Handler) -> TokenStream {
     );
     let path_builder = path_builder(attr, handler);
     let route_info = route_info(attr, handler);
-    let body_checks = body_checks(handler);
+    let body_checks = body_checks(handler, &cfgs);
 
     quote! {
         #item
@@ -60,10 +60,11 @@ pub fn expand(attr: &RouteAttr, handler: &Handler) -> TokenStream {
         #cfgs
         impl ::sutegi::__private::RouteSource for #name {
             fn into_route(self) -> ::sutegi::Route {
-                #body_checks
                 ::sutegi::Route::__from_macro(#route_info)
             }
         }
+
+        #body_checks
     }
 }
 
@@ -260,7 +261,7 @@ fn respond(output: Option<&Type>, span: Span, call: TokenStream) -> TokenStream 
 /// A handler reads the request body at most once: for every pair of
 /// extractors, a constant that fails to compile when both read it, placed
 /// on the second one.
-fn body_checks(handler: &Handler) -> TokenStream {
+fn body_checks(handler: &Handler, cfgs: &TokenStream) -> TokenStream {
     let extractors: Vec<&HandlerArg> = handler
         .args
         .iter()
@@ -276,6 +277,7 @@ fn body_checks(handler: &Handler) -> TokenStream {
                 type_text(b)
             );
             checks.extend(quote_spanned! {b.span()=>
+                #cfgs
                 const _: () = ::core::assert!(
                     !(<#a as ::sutegi::FromRequest>::READS_BODY && <#b as ::sutegi::FromRequest>::READS_BODY),
                     #message

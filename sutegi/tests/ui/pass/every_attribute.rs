@@ -46,6 +46,12 @@ fn echo(req: &Request) -> Vec<u8> {
     req.body().to_vec()
 }
 
+// A borrowed extractor beside a body extractor.
+#[post("/tagged")]
+fn tagged(req: &Request, sutegi::Json(tag): sutegi::Json<String>, page: Option<sutegi::Query<u32>>) -> String {
+    format!("{} {tag} {}", req.path(), page.is_some())
+}
+
 #[sse("/events")]
 fn events(sink: &mut SseSink) -> std::io::Result<()> {
     sink.data("tick")
@@ -90,7 +96,7 @@ pub mod public {
 fn main() {
     let app = routes![
         index, upload, replace, rename, remove, ping, upload_options, echo, events, chat, unit,
-        opaque, fallible, public::public,
+        opaque, fallible, public::public, tagged,
     ];
     assert!(app.into_handler().is_ok());
 
