@@ -9,7 +9,7 @@
 //! `ServeDir` on a route ending in a catch-all), the framing
 //! (`Content-Length` or chunked) and the dropping of `HEAD` bodies to the
 //! [`server`](crate::server), and the error shape to
-//! [`Error`](crate::Error): every refusal here is an `Error` rendered the
+//! [`Error`]: every refusal here is an `Error` rendered the
 //! way the serving router renders its own.
 //!
 //! ```
@@ -146,6 +146,11 @@ const STREAM_PIECE: usize = 64 * 1024;
 ///   the root cannot be probed. Symlinks that stay inside the root are
 ///   followed.
 /// - **403** Forbidden when the operating system denies reading the file.
+///
+/// The root is resolved again at each request, so a root that is a symlink
+/// switched by a deploy takes effect at once. Resolving and opening are two
+/// steps: whoever can write into the served tree could race a symlink in
+/// between, so serve only directories that untrusted users cannot write to.
 ///
 /// # Large files
 ///
@@ -533,9 +538,7 @@ fn directory_redirect(request: &Request) -> Response {
         Some(query) => format!("{path}?{query}"),
         None => path,
     };
-    Response::new(307)
-        .header("Location", location)
-        .header("Content-Type", "text/plain; charset=utf-8")
+    Response::new(307).header("Location", location)
 }
 
 /// `"<mtime seconds>-<mtime nanoseconds>-<size>"` in hex, like nginx's
@@ -735,7 +738,7 @@ fn parse_range(header: &str, size: u64) -> RangeAnswer {
 /// Reads `length` bytes from `start` into memory.
 fn read_file(mut file: File, start: u64, length: u64) -> io::Result<Vec<u8>> {
     file.seek(SeekFrom::Start(start))?;
-    let mut bytes = Vec::with_capacity(length as usize);
+    let mut bytes = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
     file.take(length).read_to_end(&mut bytes)?;
     if (bytes.len() as u64) < length {
         return Err(io::Error::new(
@@ -751,7 +754,8 @@ fn read_file(mut file: File, start: u64, length: u64) -> io::Result<Vec<u8>> {
 fn stream_file(mut file: File, start: u64, length: u64) -> Body {
     Body::stream(move |sink| {
         file.seek(SeekFrom::Start(start))?;
-        let mut piece = vec![0; STREAM_PIECE.min(length as usize)];
+        let mut piece =
+            vec![0; usize::try_from(length).map_or(STREAM_PIECE, |n| n.min(STREAM_PIECE))];
         let mut remaining = length;
         while remaining > 0 {
             let want = piece
@@ -1097,6 +1101,32 @@ mod tests {
         std::os::unix::fs::symlink(tree.root(), &link).unwrap();
         assert_eq!(get(&ServeDir::new(&link), "app.js", &[]).status(), 200);
         assert_eq!(get(&ServeDir::new(&link), "escape.txt", &[]).status(), 404);
+    }
+
+    /// Opening a FIFO for reading blocks until a writer comes: it must be
+    /// refused before it is opened.
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_404_without_being_opened() {
+        let tree = Tree::new();
+        let fifo = tree.root().join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !matches!(made, Ok(status) if status.success()) {
+            eprintln!("skipped: mkfifo is not available");
+            return;
+        }
+        assert_eq!(get(&tree.dir(), "pipe", &[]).status(), 404);
+    }
+
+    #[test]
+    fn head_of_a_streamed_file_does_not_read_it() {
+        let tree = Tree::new();
+        let client = tree.client(tree.dir().stream_above(10));
+        let head = client.head("/static/data.bin").send();
+        assert_eq!(head.status(), 200);
+        assert!(head.is_stream());
+        assert!(head.body().is_empty());
+        assert!(head.header("etag").is_some());
     }
 
     #[test]
