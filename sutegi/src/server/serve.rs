@@ -527,7 +527,6 @@ impl<H: Handler> Shared<H> {
         let shared = Arc::clone(self);
         let spawned = std::thread::Builder::new()
             .name("sutegi-stream".into())
-            .stack_size(256 * 1024)
             .spawn(move || {
                 let next = shared.run_stream(conn, job);
                 shared.streams.fetch_sub(1, Ordering::SeqCst);
