@@ -178,9 +178,11 @@
 extern crate self as sutegi;
 
 pub mod extract;
+pub mod files;
 pub mod respond;
 pub mod router;
 pub mod server;
+pub mod test;
 
 pub use extract::{
     Bytes, CaptureValue, Extension, Form, FromRequest, Headers, Json, LastEventId, Path, Query,
