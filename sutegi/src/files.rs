@@ -50,11 +50,12 @@ const STREAM_PIECE: usize = 64 * 1024;
 ///
 /// # Mounting
 ///
-/// A `ServeDir` is itself a route handler: it serves the route's last path
-/// capture (percent-decoded), or the root directory when the route has no
-/// capture. Give it a route ending in a catch-all, plus the bare prefix
-/// with a slash if the directory's index should answer there too (a
-/// catch-all does not match an empty rest):
+/// A `ServeDir` is itself a route handler: it serves the capture that ends
+/// the path (percent-decoded), or the root directory when none does. Give
+/// it a route ending in a catch-all, plus the bare prefix with a slash if
+/// the directory's index should answer there too (a catch-all does not
+/// match an empty rest). Captures in the prefix are fine
+/// (`/{version}/static/{*path}`).
 ///
 /// ```
 /// use sutegi::files::ServeDir;
@@ -402,19 +403,18 @@ impl ServeDir {
     }
 }
 
-/// A `ServeDir` is a route handler: it serves the route's last capture
-/// (the catch-all), or the root directory on a route without captures.
+/// A `ServeDir` is a route handler: it serves the capture that ends the
+/// path (a catch-all `{*path}`, or a final `{name}`), percent-decoded, or
+/// the root directory when no capture ends it (`/static/`,
+/// `/orgs/{org}/static/`).
 impl RouteFn<ServeDirRoute> for ServeDir {
     fn into_boxed_handler(self) -> BoxedHandler {
-        Arc::new(move |cx: &RequestContext<'_>| {
-            let last = cx.captures().last().map(|(name, _)| name.to_owned());
-            match last {
-                Some(name) => match cx.capture_str(&name) {
-                    Ok(relative) => self.serve(&relative, cx.request()),
-                    Err(refusal) => refusal.into_response(),
-                },
-                None => self.serve("", cx.request()),
-            }
+        Arc::new(move |cx: &RequestContext<'_>| match trailing_capture(cx) {
+            Some(name) => match cx.capture_str(&name) {
+                Ok(relative) => self.serve(&relative, cx.request()),
+                Err(refusal) => refusal.into_response(),
+            },
+            None => self.serve("", cx.request()),
         })
     }
 
@@ -425,6 +425,19 @@ impl RouteFn<ServeDirRoute> for ServeDir {
     fn body_readers() -> usize {
         0
     }
+}
+
+/// The name of the route's last capture if it ends the request path.
+///
+/// The captures are slices of the matched path, so "ends the path" is
+/// where the slices end, not what they say: on `/orgs/{org}/static` the
+/// capture `org` of `/orgs/static/static` does not end the path, though
+/// its text is the path's last segment.
+fn trailing_capture(cx: &RequestContext<'_>) -> Option<String> {
+    let path = cx.request().path();
+    let (name, raw) = cx.captures().last()?;
+    let end = |text: &str| text.as_ptr() as usize + text.len();
+    (end(raw) == end(path)).then(|| name.to_owned())
 }
 
 /// The argument marker of [`ServeDir`]'s [`RouteFn`] implementation (it
@@ -1357,6 +1370,32 @@ mod tests {
         let app = Router::new().get("/{version}/files/{*path}", tree.dir());
         let client = TestClient::new(app);
         assert_eq!(client.get("/v1/files/sub/notes.txt").send().text(), "notes");
+    }
+
+    #[test]
+    fn under_a_captured_prefix_only_a_capture_ending_the_path_is_the_file() {
+        let tree = Tree::new();
+        fs::create_dir(tree.root().join("static")).unwrap();
+        fs::write(tree.root().join("static/index.html"), "wrong").unwrap();
+        let app = Router::new()
+            .get("/orgs/{org}/static/", tree.dir())
+            .get("/orgs/{org}/static/{*path}", tree.dir())
+            .get("/one/{name}", tree.dir());
+        let client = TestClient::new(app);
+        assert_eq!(
+            client.get("/orgs/acme/static/").send().text(),
+            "<h1>home</h1>"
+        );
+        // The org is named like a directory under the root: still the root.
+        assert_eq!(
+            client.get("/orgs/static/static/").send().text(),
+            "<h1>home</h1>"
+        );
+        assert_eq!(
+            client.get("/orgs/static/static/app.js").send().text(),
+            "console.log(1)"
+        );
+        assert_eq!(client.get("/one/app.js").send().text(), "console.log(1)");
     }
 
     #[test]
