@@ -1398,6 +1398,23 @@ mod tests {
         assert_eq!(client.get("/one/app.js").send().text(), "console.log(1)");
     }
 
+    /// What the proposed `Router::serve_dir(prefix, dir)` registers.
+    #[test]
+    fn the_bare_prefix_redirects_to_the_index() {
+        let tree = Tree::new();
+        let dir = tree.dir();
+        let app = Router::new()
+            .get("/static", dir.clone())
+            .get("/static/", dir.clone())
+            .get("/static/{*path}", dir);
+        let client = TestClient::new(app);
+        let bare = client.get("/static").send();
+        assert_eq!(bare.status(), 307);
+        assert_eq!(bare.header("location"), Some("/static/"));
+        assert_eq!(client.get("/static/").send().text(), "<h1>home</h1>");
+        assert_eq!(client.get("/static/app.js").send().status(), 200);
+    }
+
     #[test]
     fn range_parsing() {
         use RangeAnswer::*;
