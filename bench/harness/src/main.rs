@@ -178,6 +178,7 @@ fn main() -> ExitCode {
         wrk_threads: 2,
         idle_conns: o.idle_conns,
         idle_hold_s: o.idle_hold,
+        idle_connect_s: if o.quick { 20 } else { 60 },
         sse_clients: o.sse_clients,
         sse_events: o.sse_events,
         sse_interval_ms: o.sse_interval_ms,
@@ -235,7 +236,7 @@ fn main() -> ExitCode {
 
     let info = RunInfo {
         quick: o.quick,
-        command: std::iter::once("bench/run".to_owned()).chain(argv.iter().cloned()).collect::<Vec<_>>().join(" "),
+        command: shown_command(&argv),
         started_utc,
         elapsed_s: started.elapsed().as_secs_f64(),
         machine: machine_facts(&load_at_start),
@@ -294,6 +295,20 @@ fn main() -> ExitCode {
         }
         ExitCode::from(1)
     }
+}
+
+/// The command as a user types it: without the options `bench/run` adds.
+fn shown_command(argv: &[String]) -> String {
+    let mut shown = vec!["bench/run".to_owned()];
+    let mut it = argv.iter();
+    while let Some(a) = it.next() {
+        if matches!(a.as_str(), "--bench-dir" | "--repo" | "--sutegi-unavailable") {
+            it.next();
+        } else {
+            shown.push(a.clone());
+        }
+    }
+    shown.join(" ")
 }
 
 fn raise_nofile() {

@@ -152,6 +152,9 @@ pub struct Settings {
     pub wrk_threads: u32,
     pub idle_conns: u32,
     pub idle_hold_s: u64,
+    /// Budget for opening the idle connections (thread-per-connection
+    /// peers take most of a minute to accept 10,000).
+    pub idle_connect_s: u64,
     pub sse_clients: u32,
     pub sse_events: u32,
     pub sse_interval_ms: u64,
@@ -220,6 +223,8 @@ pub fn run_round(set: &Settings, spec: &Spec, round: usize, rounds: usize) -> Se
             set.idle_conns.to_string(),
             "--hold".into(),
             set.idle_hold_s.to_string(),
+            "--connect-secs".into(),
+            set.idle_connect_s.to_string(),
             "--pid".into(),
             pid.to_string(),
         ]
@@ -302,7 +307,7 @@ fn cell_line(c: &Cell) -> String {
         c.cpu_us_per_req.map_or("-".into(), |v| format!("{v:.1}")),
         c.threads_max,
         c.rss_max_kib as f64 / 1024.0,
-        c.mb_s.map_or(String::new(), |m| format!("  {m:.0} MB/s")),
+        c.mb_s.map_or(String::new(), |m| format!("  {m:.1} MB/s")),
         if c.errors > 0 {
             format!("  {} ERRORS ({})", c.errors, c.error_detail)
         } else {

@@ -230,19 +230,24 @@ pub struct Status {
 pub fn status(pid: u32) -> Option<Status> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let mut s = Status::default();
+    let mut has_rss = false;
     for line in text.lines() {
         let Some((key, rest)) = line.split_once(':') else {
             continue;
         };
         let n = || rest.split_whitespace().next()?.parse::<u64>().ok();
         match key {
-            "VmRSS" => s.rss_kib = n()?,
+            "VmRSS" => {
+                s.rss_kib = n()?;
+                has_rss = true;
+            }
             "VmHWM" => s.hwm_kib = n()?,
             "Threads" => s.threads = n()?,
             _ => {}
         }
     }
-    Some(s)
+    // A zombie (exited, not yet reaped) has no memory lines: no reading.
+    has_rss.then_some(s)
 }
 
 /// The last `n` lines of a log file, indented, for error messages.

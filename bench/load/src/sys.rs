@@ -63,19 +63,24 @@ impl ProcSample {
     pub fn read(pid: u32) -> Option<Self> {
         let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         let mut s = ProcSample::default();
+        let mut has_rss = false;
         for line in text.lines() {
             let Some((key, rest)) = line.split_once(':') else {
                 continue;
             };
             let n = || rest.split_whitespace().next()?.parse::<u64>().ok();
             match key {
-                "VmRSS" => s.rss_kib = n()?,
+                "VmRSS" => {
+                    s.rss_kib = n()?;
+                    has_rss = true;
+                }
                 "VmHWM" => s.hwm_kib = n()?,
                 "Threads" => s.threads = n()?,
                 _ => {}
             }
         }
-        Some(s)
+        // A zombie (exited, not yet reaped) has no memory lines: no sample.
+        has_rss.then_some(s)
     }
 
     /// Keeps the larger of each figure.
