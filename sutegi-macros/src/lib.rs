@@ -265,7 +265,10 @@ pub fn sse(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Each name is the path of a function that carries a route attribute
 /// (`#[get]`, `#[sse]`, …). `routes![a, b]` is
 /// `Router::new().route(a {}).route(b {})`: the braces build the route's
-/// companion struct.
+/// companion struct. So a function without a route attribute is reported by
+/// rustc as "expected struct, variant or union type, found function": put a
+/// route attribute on it. Another type that is not a route reads "`X` is not
+/// a route".
 #[proc_macro]
 pub fn routes(input: TokenStream) -> TokenStream {
     match syn::parse::<routes::RouteList>(input) {
