@@ -312,6 +312,89 @@ pub fn type_text(ty: &Type) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attribute::Method;
+
+    fn expand_str(kind: AttrKind, attr: TokenStream, item: TokenStream) -> String {
+        let attr = RouteAttr::parse(kind, attr).unwrap();
+        let handler = match Handler::analyze(&attr, syn::parse2(item).unwrap()) {
+            Ok(handler) => handler,
+            Err(error) => panic!("{error}"),
+        };
+        // Compare without the spaces `quote` puts between tokens.
+        expand(&attr, &handler).to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn a_route_expands_to_the_contract() {
+        let out = expand_str(
+            AttrKind::Fixed(Method::Get),
+            quote!("/users/{id}/{*rest}", body_limit = "1KiB"),
+            quote!(
+                #[cfg(feature = "x")]
+                pub(crate) fn user(q: Query<X>, id: u64, rest: String) -> Json<U> {
+                    todo!()
+                }
+            ),
+        );
+        for expected in [
+            // The function, untouched, then the companion with its visibility and cfg.
+            "pub(crate)fnuser(q:Query<X>,id:u64,rest:String)->Json<U>{todo!()}",
+            "#[cfg(feature=\"x\")]#[doc=",
+            "pub(crate)structuser{}",
+            "pub(crate)fnpath(id:impl::std::fmt::Display,rest:impl::std::fmt::Display)->::std::string::String",
+            "PathPiece::Literal(\"/users/\"),::sutegi::__private::PathPiece::Capture(&id),::sutegi::__private::PathPiece::Literal(\"/\"),::sutegi::__private::PathPiece::CatchAll(&rest)",
+            "impl::sutegi::__private::RouteSourceforuser",
+            "methods:&[::sutegi::Method::Get]",
+            "path:\"/users/{id}/{*rest}\"",
+            "name:\"user\"",
+            "body_limit:::core::option::Option::Some(1024)",
+            "kind:::sutegi::__private::RouteKind::Plain",
+            "state_requirements:::std::vec![<Query<X>as::sutegi::FromRequest>::state_requirement()]",
+            ".capture::<u64>(\"id\")",
+            ".capture::<String>(\"rest\")",
+            "<Query<X>as::sutegi::FromRequest>::from_request(__sutegi_cx)",
+            "<Json<U>as::sutegi::IntoResponse>::into_response(user(__sutegi_arg0,__sutegi_arg1,__sutegi_arg2))",
+        ] {
+            assert!(out.contains(expected), "missing {expected}\nin {out}");
+        }
+    }
+
+    #[test]
+    fn an_sse_route_streams_from_a_producer() {
+        let out = expand_str(
+            AttrKind::Sse,
+            quote!("/chat", method = "POST"),
+            quote!(
+                fn chat(prompt: String, sink: &mut SseSink) -> io::Result<()> {
+                    Ok(())
+                }
+            ),
+        );
+        for expected in [
+            "methods:&[::sutegi::Method::Post]",
+            "kind:::sutegi::__private::RouteKind::Stream",
+            "::sutegi::Response::sse(move|__sutegi_sink:&mut::sutegi::SseSink|->::std::io::Result<()>{chat(__sutegi_arg0,__sutegi_sink)})",
+        ] {
+            assert!(out.contains(expected), "missing {expected}\nin {out}");
+        }
+    }
+
+    #[test]
+    fn body_checks_cover_every_pair_of_extractors() {
+        let out = expand_str(
+            AttrKind::Fixed(Method::Post),
+            quote!("/x/{id}"),
+            quote!(
+                fn f(id: u8, a: A, b: B, c: C) {}
+            ),
+        );
+        assert_eq!(out.matches("READS_BODY&&").count(), 3, "{out}");
+        assert!(out.contains("`A`and`C`bothreadtherequestbody"), "{out}");
+        assert!(
+            !out.contains("<u8as::sutegi::FromRequest>"),
+            "a capture is no extractor: {out}"
+        );
+    }
 
     #[test]
     fn type_text_reads_like_source() {
