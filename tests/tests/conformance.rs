@@ -220,11 +220,7 @@ fn request_line_cases() -> Vec<Bad> {
             400,
         ),
         bad("binary garbage", b"\xff\xfe\xfd\r\n\r\n", 400),
-        bad(
-            "a method and nothing else",
-            "GET\r\n\r\n",
-            400,
-        ),
+        bad("a method and nothing else", "GET\r\n\r\n", 400),
     ]
 }
 
