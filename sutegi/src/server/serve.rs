@@ -590,7 +590,14 @@ impl<H: Handler> Shared<H> {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             let ended = match &produced {
-                Ok(_) => writer.finish().is_ok(),
+                Ok(Ok(())) => writer.finish().is_ok(),
+                // Told to stop by shutdown: end cleanly, so the client
+                // knows the stream is whole so far and reconnects.
+                Ok(Err(_)) if self.stop_streams.load(Ordering::SeqCst) => writer.finish().is_ok(),
+                // The producer's own error (a file that shrank, a failed
+                // upstream): cut, so the client does not take a partial
+                // answer for a complete one.
+                Ok(Err(_)) => false,
                 Err(panic) => {
                     // Cut without the closing chunk: the client sees a cut,
                     // not a complete stream.
