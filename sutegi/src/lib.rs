@@ -166,6 +166,35 @@
 //! assert_eq!(user(7), "user7"); // the function itself is untouched
 //! ```
 //!
+//! # Middleware, health and the route table
+//!
+//! [`Router::layer`] wraps the whole router in a function
+//! `Fn(&mut Request, Next<'_>) -> Response` (or a [`Middleware`] type) that
+//! may answer by itself, let the request through with [`Next::run`],
+//! change the response, or hand values to handlers through
+//! [`Extension<T>`]. **The layer added last is the outermost.** The
+//! [`middleware`] module ships an [`AccessLog`](middleware::AccessLog),
+//! [`Cors`](middleware::Cors) and [`RequestIds`](middleware::RequestIds)
+//! (`X-Request-Id`). [`Router::health`] adds the route a load balancer or a
+//! readiness probe asks: 200 `ok` while serving, 503 from the moment
+//! shutdown begins. [`Router::routes`] lists every route with its handler
+//! and source location; [`Router::print_routes`] prints that table once at
+//! start-up.
+//!
+//! ```
+//! use sutegi::middleware::{AccessLog, Cors, RequestId, RequestIds};
+//! use sutegi::{Extension, Method, Router};
+//!
+//! let app = Router::new()
+//!     .get("/whoami", |Extension(id): Extension<RequestId>| format!("request {id}"))
+//!     .health("/healthz")
+//!     .layer(Cors::new().allow_origin("http://localhost:3000").allow_methods(&[Method::Get]))
+//!     .layer(RequestIds::new())
+//!     .layer(AccessLog::new()) // last, so outermost: logs what the others answered
+//!     .print_routes(std::env::var("PRINT_ROUTES").is_ok());
+//! # app.into_handler().unwrap();
+//! ```
+//!
 //! # The server
 //!
 //! [`serve`] and [`serve_until`] take a `Router` or any
@@ -179,6 +208,7 @@ extern crate self as sutegi;
 
 pub mod extract;
 pub mod files;
+pub mod middleware;
 pub mod respond;
 pub mod router;
 pub mod server;
@@ -188,10 +218,11 @@ pub use extract::{
     Bytes, CaptureValue, Extension, Form, FromRequest, Headers, Json, LastEventId, Path, Query,
     RequestContext, State, StateRequirement,
 };
+pub use middleware::{Middleware, Next};
 pub use respond::{Error, Html, IntoResponse, Redirect, Status};
 pub use router::{
-    Location, Route, RouteFn, RouteKind, RouteSource, RouteSummary, Router, RouterError,
-    RouterHandler, RouterProblem, UrlError,
+    Location, Route, RouteFn, RouteKind, RouteSource, RouteSummary, RouteTable, Router,
+    RouterError, RouterHandler, RouterProblem, UrlError,
 };
 pub use server::*;
 pub use sutegi_macros::{delete, get, head, options, patch, post, put, route, routes, sse};

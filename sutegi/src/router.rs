@@ -3,7 +3,10 @@
 //! turn it into a [`RouterHandler`] (conflicts, capture names, missing
 //! states, each reported with source locations), and the dispatch the
 //! handler does for every request (match, 404, 405 with `Allow`, `HEAD`,
-//! `OPTIONS`, panics to 500).
+//! `OPTIONS`, panics to 500), with the router's middleware layers around
+//! it (the layers themselves live in [`middleware`](crate::middleware)).
+//! It also lists the routes ([`Router::routes`], a [`RouteTable`]) and
+//! holds the health route ([`Router::health`]).
 //!
 //! Matching is [matchit]'s radix tree on the raw, still percent-encoded
 //! path, so its cost stays flat as the table grows and nothing is allocated
@@ -30,6 +33,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use crate::extract::{
     shorten_type_name, FromRequest, RequestContext, StateEntry, StateRequirement,
 };
+use crate::middleware::{Layer, Middleware, Next};
 use crate::respond::{render_error, Error, ErrorShape, ErrorShapeGuard, IntoResponse, Status};
 use crate::server::{Handler, IntoHandler, Method, Request, Response};
 
@@ -176,6 +180,8 @@ pub struct RouteSummary {
     pub module: &'static str,
     /// Where it was declared.
     pub location: Location,
+    /// Whether it answers with a stream (`#[sse]`).
+    pub kind: RouteKind,
 }
 
 impl fmt::Display for RouteSummary {
@@ -190,6 +196,112 @@ impl fmt::Display for RouteSummary {
             self.name,
             self.location
         )
+    }
+}
+
+/// The routes of a router, as [`Router::routes`] lists them: a slice of
+/// [`RouteSummary`] (it derefs to one) whose `Display` is a table for
+/// people, one route a line:
+///
+/// ```text
+/// METHOD     PATH         HANDLER                SOURCE
+/// GET        /users/{id}  app::user              src/main.rs:12:1
+/// GET, POST  /slow        app::slow              src/main.rs:30:1
+/// GET        /events      app::events (stream)   src/main.rs:41:1
+/// *          /*           fallback closure       src/main.rs:60:10
+/// ```
+///
+/// `GET` routes answer `HEAD` too (not listed); a fallback answers any
+/// method (`*`). Every line ends with a newline.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteTable {
+    routes: Vec<RouteSummary>,
+}
+
+impl RouteTable {
+    /// The summaries, in the router's order.
+    pub fn as_slice(&self) -> &[RouteSummary] {
+        &self.routes
+    }
+
+    /// The summaries, owned.
+    pub fn into_vec(self) -> Vec<RouteSummary> {
+        self.routes
+    }
+}
+
+impl std::ops::Deref for RouteTable {
+    type Target = [RouteSummary];
+
+    fn deref(&self) -> &[RouteSummary] {
+        &self.routes
+    }
+}
+
+impl<'a> IntoIterator for &'a RouteTable {
+    type Item = &'a RouteSummary;
+    type IntoIter = std::slice::Iter<'a, RouteSummary>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.routes.iter()
+    }
+}
+
+impl IntoIterator for RouteTable {
+    type Item = RouteSummary;
+    type IntoIter = std::vec::IntoIter<RouteSummary>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.routes.into_iter()
+    }
+}
+
+impl fmt::Display for RouteTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rows: Vec<[String; 4]> = self
+            .routes
+            .iter()
+            .map(|route| {
+                let methods = if route.methods.is_empty() {
+                    "*".to_owned()
+                } else {
+                    route
+                        .methods
+                        .iter()
+                        .map(|m| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let mut handler = if route.module.is_empty() {
+                    route.name.clone()
+                } else {
+                    format!("{}::{}", route.module, route.name)
+                };
+                if route.kind == RouteKind::Stream {
+                    handler.push_str(" (stream)");
+                }
+                [
+                    methods,
+                    route.path.clone(),
+                    handler,
+                    route.location.to_string(),
+                ]
+            })
+            .collect();
+        let header = ["METHOD", "PATH", "HANDLER", "SOURCE"].map(str::to_owned);
+        let mut widths = [0; 3];
+        for row in std::iter::once(&header).chain(&rows) {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        for row in std::iter::once(&header).chain(&rows) {
+            for (cell, width) in row.iter().zip(widths) {
+                write!(f, "{cell:<width$}  ")?;
+            }
+            writeln!(f, "{}", row[3])?;
+        }
+        Ok(())
     }
 }
 
@@ -316,6 +428,7 @@ impl Route {
             name: self.name.to_string(),
             module: self.module,
             location: self.location,
+            kind: self.kind,
         }
     }
 
@@ -495,6 +608,7 @@ impl Fallback {
             name: format!("fallback {}", self.name),
             module: "",
             location: self.location,
+            kind: RouteKind::Plain,
         }
     }
 }
@@ -521,6 +635,11 @@ impl Fallback {
 /// A `Router` goes to [`serve`](crate::serve) directly; a router that does
 /// not check out (conflicting routes, a missing state) is refused there
 /// before the socket is bound, with every problem listed.
+///
+/// Middleware wraps the whole router ([`layer`](Router::layer)); a health
+/// route for load balancers is one line ([`health`](Router::health)); the
+/// route table is [`routes`](Router::routes), printed at start-up with
+/// [`print_routes`](Router::print_routes).
 #[derive(Clone, Default)]
 pub struct Router {
     routes: Vec<Route>,
@@ -529,6 +648,10 @@ pub struct Router {
     error_shape: Option<ErrorShape>,
     body_limit: Option<u64>,
     problems: Vec<RouterProblem>,
+    /// Middleware, in the order added (the last is the outermost).
+    layers: Vec<Layer>,
+    /// Print the route table to stderr when the handler is built.
+    print_routes: bool,
 }
 
 impl Router {
@@ -646,7 +769,20 @@ impl Router {
             error_shape,
             body_limit,
             problems,
+            layers,
+            // The outer router decides whether the table is printed.
+            print_routes: _,
         } = router;
+        if !layers.is_empty() {
+            // Layers wrap a whole router (404s and preflights included);
+            // under a prefix they would have to wrap some requests and not
+            // others, and dropping them silently would drop an auth check.
+            self.problems.push(RouterProblem::LayersInMountedRouter {
+                prefix: prefix.clone(),
+                location,
+                layers: layers.iter().map(|layer| format!("{layer:?}")).collect(),
+            });
+        }
         for mut route in routes {
             route.path = Cow::Owned(join_path(&prefix, &route.path));
             route.scoped_states.extend(states.iter().cloned());
@@ -762,6 +898,120 @@ impl Router {
         fill_path(&wanted, &paths, args)
     }
 
+    /// Wraps the whole router in `middleware`: a closure
+    /// `|request: &mut Request, next: Next<'_>| -> Response` or a
+    /// [`Middleware`] type ([`AccessLog`](crate::middleware::AccessLog),
+    /// [`Cors`](crate::middleware::Cors),
+    /// [`RequestIds`](crate::middleware::RequestIds), your own).
+    ///
+    /// **The layer added last is the outermost** (as with axum's `layer`
+    /// and actix-web's `wrap`): in `.layer(a).layer(b)`, `b` sees the
+    /// request first and the response last. Every layer sees every request
+    /// the router answers, 404s, 405s and the automatic `OPTIONS` answers
+    /// included; see [`middleware`](crate::middleware) for what it does not
+    /// see. Layers belong to the top router: a mounted router that has
+    /// some is refused by [`into_handler`](Router::into_handler).
+    ///
+    /// ```
+    /// use sutegi::{Handler, Method, Next, Request, Response, Router};
+    ///
+    /// let app = Router::new()
+    ///     .get("/", || "hello")
+    ///     .layer(|request: &mut Request, next: Next<'_>| {
+    ///         let mut response = next.run(request);
+    ///         response.set_header("X-Frame-Options", "DENY");
+    ///         response
+    ///     })
+    ///     .into_handler()
+    ///     .unwrap();
+    /// let response = app.handle(Request::new(Method::Get, "/nope", &[], vec![]));
+    /// assert_eq!(response.status(), 404);
+    /// assert_eq!(response.header_value("x-frame-options"), Some("DENY"));
+    /// ```
+    #[track_caller]
+    pub fn layer(mut self, middleware: impl Middleware) -> Router {
+        self.layers.push(Layer::new(middleware, Location::caller()));
+        self
+    }
+
+    /// Adds a health route at `path` (`GET`, and so `HEAD`) for a load
+    /// balancer or a Kubernetes readiness probe: 200
+    /// `text/plain; charset=utf-8` `ok` while serving, 503 `shutting down`
+    /// from the moment shutdown begins (when the server calls
+    /// [`Handler::shutdown_started`], before it stops accepting: see
+    /// [`Limits::drain_delay`](crate::Limits)), so traffic moves elsewhere
+    /// before the process drains. Both carry `Cache-Control: no-store`;
+    /// neither is logged as an error.
+    ///
+    /// ```
+    /// use sutegi::{Handler, Method, Request, Router};
+    /// let app = Router::new().health("/healthz").into_handler().unwrap();
+    /// let probe = || app.handle(Request::new(Method::Get, "/healthz", &[], vec![]));
+    /// assert_eq!(probe().status(), 200);
+    /// app.shutdown_started();
+    /// assert_eq!(probe().status(), 503);
+    /// ```
+    #[track_caller]
+    pub fn health(self, path: impl Into<Cow<'static, str>>) -> Router {
+        let handler: BoxedHandler = Arc::new(|cx: &RequestContext<'_>| {
+            if cx.shutting_down() {
+                Response::with_body(503, "shutting down")
+                    .header("Content-Type", "text/plain; charset=utf-8")
+                    .header("Cache-Control", "no-store")
+            } else {
+                Response::text("ok").header("Cache-Control", "no-store")
+            }
+        });
+        let route = Route {
+            methods: MethodSet::of(&[Method::Get]),
+            path: path.into(),
+            name: Cow::Borrowed("health"),
+            module: "",
+            location: Location::caller(),
+            body_limit: None,
+            kind: RouteKind::Plain,
+            state_requirements: Vec::new(),
+            body_readers: 0,
+            handler,
+            scoped_states: Vec::new(),
+        };
+        self.route(route)
+    }
+
+    /// Every route of this router, mounted ones with their prefix, in the
+    /// order added, then the fallbacks: method, full path, handler name,
+    /// module, source location and kind. Its `Display` is a table, one
+    /// route a line.
+    ///
+    /// ```
+    /// use sutegi::Router;
+    /// let app = Router::new().get("/", || "home").post("/users", || "created");
+    /// let table = app.routes();
+    /// assert_eq!(table.len(), 2);
+    /// assert_eq!(table[1].path, "/users");
+    /// println!("{table}");
+    /// ```
+    pub fn routes(&self) -> RouteTable {
+        let routes = self
+            .routes
+            .iter()
+            .map(Route::summary)
+            .chain(self.fallbacks.iter().map(Fallback::summary))
+            .collect();
+        RouteTable { routes }
+    }
+
+    /// Prints the route table ([`routes`](Router::routes)) to standard
+    /// error once the router checks out, when it is turned into a handler
+    /// ([`into_handler`](Router::into_handler), or [`serve`](crate::serve)
+    /// before it binds), so it appears once at start-up. Off by default;
+    /// `examples/api` turns it on with `SUTEGI_LOG=routes`. The server
+    /// itself knows nothing of routes, so this lives here.
+    pub fn print_routes(mut self, print: bool) -> Router {
+        self.print_routes = print;
+        self
+    }
+
     /// Checks the whole router and builds the handler that serves it.
     ///
     /// Every problem is reported at once, each with the source locations of
@@ -769,9 +1019,16 @@ impl Router {
     /// the same method, captures named differently at one position
     /// (`/users/{id}` and `/users/{name}/posts`), a malformed path or mount
     /// prefix, a `State<T>` no `with_state` gave, a closure with two body
-    /// extractors.
+    /// extractors, middleware on a mounted router.
     pub fn into_handler(self) -> Result<RouterHandler, RouterError> {
-        Builder::default().build(self)
+        let print_routes = self.print_routes;
+        let handler = Builder::default().build(self)?;
+        if print_routes {
+            // One write, so the table is not interleaved with other output.
+            let table = handler.routes().to_string();
+            let _ = io::Write::write_all(&mut io::stderr().lock(), table.as_bytes());
+        }
+        Ok(handler)
     }
 }
 
@@ -783,6 +1040,7 @@ impl fmt::Debug for Router {
             .field("states", &states)
             .field("fallbacks", &self.fallbacks.len())
             .field("body_limit", &self.body_limit)
+            .field("layers", &self.layers)
             .finish_non_exhaustive()
     }
 }
@@ -917,6 +1175,16 @@ pub enum RouterProblem {
         /// The route.
         route: RouteSummary,
     },
+    /// A router with middleware layers was mounted in another: layers wrap
+    /// a whole router, so they go on the outer one.
+    LayersInMountedRouter {
+        /// The mount prefix.
+        prefix: String,
+        /// Where `mount` was called.
+        location: Location,
+        /// Each layer, named with where it was added.
+        layers: Vec<String>,
+    },
 }
 
 impl fmt::Display for RouterProblem {
@@ -946,6 +1214,11 @@ impl fmt::Display for RouterProblem {
             RouterProblem::SeveralBodyReaders { route } => write!(
                 f,
                 "route {route} takes more than one extractor that reads the request body, which can be read once: keep one"
+            ),
+            RouterProblem::LayersInMountedRouter { prefix, location, layers } => write!(
+                f,
+                "the router mounted at `{prefix}` ({location}) has middleware ({}), but layers wrap a whole router: add them to the outer router with `.layer(..)`, checking `request.path()` there to limit one to `{prefix}`",
+                layers.join(", ")
             ),
         }
     }
@@ -1120,8 +1393,6 @@ struct CompiledRoute {
     states: Box<[StateEntry]>,
     body_limit: Option<u64>,
     summary: RouteSummary,
-    #[allow(dead_code)] // listed by `Router::routes` (issue 7)
-    kind: RouteKind,
 }
 
 /// One distinct path pattern and the route of each method on it.
@@ -1173,6 +1444,8 @@ impl Builder {
             error_shape,
             body_limit,
             problems,
+            layers,
+            print_routes: _,
         } = router;
         self.problems.extend(problems);
         for mut route in routes {
@@ -1202,6 +1475,8 @@ impl Builder {
             error_shape,
             shutting_down: Arc::new(AtomicBool::new(false)),
             declarations: self.declarations,
+            // Outermost first, the order `Next` walks them in.
+            layers: layers.into_iter().rev().collect(),
         })
     }
 
@@ -1266,7 +1541,6 @@ impl Builder {
             states,
             body_limit: route.body_limit,
             summary,
-            kind: route.kind,
         });
     }
 
@@ -1521,6 +1795,8 @@ pub struct RouterHandler {
     /// Set once shutdown begins; health routes read it.
     shutting_down: Arc<AtomicBool>,
     declarations: Vec<(Route, String)>,
+    /// Middleware, outermost first; empty costs nothing per request.
+    layers: Box<[Layer]>,
 }
 
 impl RouterHandler {
@@ -1539,6 +1815,18 @@ impl RouterHandler {
             .map(|(_, path)| path.as_str())
             .collect();
         fill_path(&wanted, &paths, args)
+    }
+
+    /// Every route it serves, then the fallbacks; see [`Router::routes`].
+    pub fn routes(&self) -> RouteTable {
+        let fallbacks = self.fallbacks.iter().chain(&self.root_fallback);
+        let routes = self
+            .routes
+            .iter()
+            .map(|route| route.summary.clone())
+            .chain(fallbacks.map(|fallback| fallback.summary.clone()))
+            .collect();
+        RouteTable { routes }
     }
 
     /// Whether shutdown has begun (see [`Handler::shutdown_started`]).
@@ -1648,7 +1936,12 @@ impl RouterHandler {
 impl Handler for RouterHandler {
     fn handle(&self, request: Request) -> Response {
         let _shape = self.error_shape.clone().map(ErrorShapeGuard::install);
-        self.dispatch(&request)
+        if self.layers.is_empty() {
+            return self.dispatch(&request);
+        }
+        let mut request = request;
+        let dispatch = |request: &mut Request| self.dispatch(request);
+        Next::new(&self.layers, &dispatch).run(&mut request)
     }
 
     /// The server's own refusals (400, 408, 413, …) in the router's error
