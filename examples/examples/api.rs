@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use sutegi::middleware::{AccessLog, Cors, RequestIds};
 use sutegi::{
-    get, post, route, routes, sse, Error, Headers, Json, LastEventId, Limits, Query, Response, Router,
-    Server, SseSink, State, Status,
+    get, post, route, routes, sse, Error, Headers, Json, LastEventId, Limits, Method, Query,
+    Response, Router, Server, SseSink, State, Status,
 };
 
 #[derive(Serialize)]
@@ -44,18 +45,30 @@ fn plaintext() -> &'static str {
 
 #[get("/json")]
 fn json() -> Json<Message> {
-    Json(Message { message: "Hello, World!" })
+    Json(Message {
+        message: "Hello, World!",
+    })
 }
 
 #[get("/users/{id}")]
 fn user(id: u64) -> Json<User> {
-    Json(User { id, name: format!("user{id}") })
+    Json(User {
+        id,
+        name: format!("user{id}"),
+    })
 }
 
 #[post("/users")]
-fn create_user(Json(new): Json<NewUser>, users: State<Users>) -> (Status, [(&'static str, String); 1], Json<User>) {
+fn create_user(
+    Json(new): Json<NewUser>,
+    users: State<Users>,
+) -> (Status, [(&'static str, String); 1], Json<User>) {
     let id = users.last_id.fetch_add(1, Ordering::SeqCst) + 1;
-    (Status::CREATED, [("Location", format!("/users/{id}"))], Json(User { id, name: new.name }))
+    (
+        Status::CREATED,
+        [("Location", format!("/users/{id}"))],
+        Json(User { id, name: new.name }),
+    )
 }
 
 #[derive(Deserialize, Serialize)]
@@ -76,7 +89,10 @@ fn search(Query(search): Query<Search>) -> Json<Search> {
 
 #[post("/echo")]
 fn echo(headers: Headers, body: Vec<u8>) -> Response {
-    let content_type = headers.get("content-type").unwrap_or("application/octet-stream").to_owned();
+    let content_type = headers
+        .get("content-type")
+        .unwrap_or("application/octet-stream")
+        .to_owned();
     Response::with_body(200, body).header("Content-Type", content_type)
 }
 
@@ -98,14 +114,20 @@ fn default_ticks() -> u32 {
 }
 
 #[sse("/events")]
-fn events(Query(ticks): Query<Ticks>, last: Option<LastEventId>, sink: &mut SseSink) -> io::Result<()> {
+fn events(
+    Query(ticks): Query<Ticks>,
+    last: Option<LastEventId>,
+    sink: &mut SseSink,
+) -> io::Result<()> {
     // Resume after the last id the client saw, when it is a u64 in plain
     // digits; any other value is ignored.
     let first = match last.as_ref().map(|l| l.0.as_str()) {
-        Some(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => match text.parse::<u64>() {
-            Ok(k) => k.checked_add(1).unwrap_or(u64::MAX),
-            Err(_) => 0,
-        },
+        Some(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+            match text.parse::<u64>() {
+                Ok(k) => k.saturating_add(1),
+                Err(_) => 0,
+            }
+        }
         _ => 0,
     };
     let end = u64::from(ticks.n);
@@ -114,7 +136,12 @@ fn events(Query(ticks): Query<Ticks>, last: Option<LastEventId>, sink: &mut SseS
             std::thread::sleep(Duration::from_millis(ticks.interval_ms));
         }
         let text = i.to_string();
-        sink.send(&sutegi::Event::new().event("tick").id(text.clone()).data(text))?;
+        sink.send(
+            &sutegi::Event::new()
+                .event("tick")
+                .id(text.clone())
+                .data(text),
+        )?;
     }
     Ok(())
 }
@@ -141,7 +168,10 @@ struct Sleep {
 #[route("/slow", method = "GET", method = "POST")]
 fn slow(Query(sleep): Query<Sleep>) -> Result<String, Error> {
     if sleep.ms > 10_000 {
-        return Err(Error::new(Status::BAD_REQUEST, "query parameter `ms` must be between 0 and 10000"));
+        return Err(Error::new(
+            Status::BAD_REQUEST,
+            "query parameter `ms` must be between 0 and 10000",
+        ));
     }
     std::thread::sleep(Duration::from_millis(sleep.ms));
     Ok(format!("slept {}", sleep.ms))
@@ -155,8 +185,39 @@ fn panic_on_purpose() -> &'static str {
 /// The API's routes, without serving them (the end-to-end tests of the
 /// `tests` package use the same function through this example's binary).
 fn app() -> Router {
-    routes![plaintext, json, user, create_user, search, echo, files, events, stream, slow, panic_on_purpose]
-        .with_state(Users::default())
+    routes![
+        plaintext,
+        json,
+        user,
+        create_user,
+        search,
+        echo,
+        files,
+        events,
+        stream,
+        slow,
+        panic_on_purpose
+    ]
+    // 200 `ok` while serving, 503 from SIGTERM on (through the drain delay).
+    .health("/healthz")
+    .with_state(Users::default())
+}
+
+/// The middleware on every route (api-example.md). The last layer added is
+/// the outermost: the access log, when on, records what the others answered
+/// (preflights included), and every response, a preflight's too, gets its
+/// `X-Request-Id`.
+fn with_middleware(app: Router, access_log: bool) -> Router {
+    let cors = Cors::new()
+        .allow_origin("http://localhost:3000")
+        .allow_methods(&[Method::Get, Method::Post])
+        .allow_headers(["Content-Type"]);
+    let app = app.layer(cors).layer(RequestIds::new());
+    if access_log {
+        app.layer(AccessLog::new())
+    } else {
+        app
+    }
 }
 
 /// Settings from the command line and the environment.
@@ -211,7 +272,11 @@ fn settings() -> Result<Settings, String> {
         match item {
             "access" => access_log = true,
             "routes" => print_routes = true,
-            other => return Err(format!("SUTEGI_LOG: unknown item {other:?} (expected `access` or `routes`)")),
+            other => {
+                return Err(format!(
+                    "SUTEGI_LOG: unknown item {other:?} (expected `access` or `routes`)"
+                ))
+            }
         }
     }
     let workers = parse_env::<usize>("SUTEGI_WORKERS")?;
@@ -233,14 +298,13 @@ fn main() -> io::Result<()> {
         eprintln!("api: {message}");
         std::process::exit(2);
     });
-    let _ = settings.access_log;
-    let app = app();
-    if settings.print_routes {
-        let handler = app.into_handler().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        let _ = handler;
-        return Ok(());
-    }
-    let limits = Limits { drain_delay: settings.drain_delay, shutdown_grace: settings.grace, ..Limits::default() };
+    // The route table goes to stderr once, when `serve` checks the router.
+    let app = with_middleware(app(), settings.access_log).print_routes(settings.print_routes);
+    let limits = Limits {
+        drain_delay: settings.drain_delay,
+        shutdown_grace: settings.grace,
+        ..Limits::default()
+    };
     let mut server = Server::bind(&settings.addr)?.limits(limits);
     if let Some(workers) = settings.workers {
         server = server.workers(workers);
