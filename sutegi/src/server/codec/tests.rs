@@ -83,6 +83,9 @@ const TABLE: &[(&str, &[u8], u16)] = &[
     ("asterisk form for OPTIONS", b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 200),
     ("asterisk form for GET", b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     ("absolute form", b"GET http://a/x?y HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+    // Found by fuzzing (regressions/parse_request/utf8_in_scheme): a UTF-8
+    // character across the length of `http://` panicked on a str slice.
+    ("UTF-8 where the scheme would end", "GET http:/\u{1de}/x?y HTTP/1.1\r\nHost: a\r\n\r\n".as_bytes(), 400),
     ("CL and TE together", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
     ("two CL fields", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400),
     ("CL list", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc", 400),
