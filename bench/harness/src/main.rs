@@ -34,6 +34,9 @@ usage: bench/run [--quick] [options]   (bench/run builds, then runs sutegi-bench
   --sse-clients N         (1000)    --sse-events N (50)   --sse-interval-ms N (100)
   --build-times | --no-build-times   clean release build per server
                           (default: on in full mode, off in --quick)
+  --micro | --no-micro    run sutegi-microbench (bench/micro, criterion):
+                          router dispatch and parse_request (default: on in
+                          full mode, off in --quick)
   --out FILE              report path (default: BENCHMARKS.md at the repo
                           root in full mode, bench/target/quick-report.md
                           in quick mode)
@@ -53,6 +56,7 @@ struct Options {
     sse_events: u32,
     sse_interval_ms: u64,
     build_times: bool,
+    micro: bool,
     out: Option<PathBuf>,
     sutegi_bin: Option<PathBuf>,
     sutegi_unavailable: Option<String>,
@@ -80,6 +84,7 @@ fn parse_options(argv: &[String]) -> Result<Options, String> {
         sse_events: 50,
         sse_interval_ms: 100,
         build_times: !quick,
+        micro: !quick,
         out: None,
         sutegi_bin: None,
         sutegi_unavailable: None,
@@ -104,6 +109,8 @@ fn parse_options(argv: &[String]) -> Result<Options, String> {
             "--sse-interval-ms" => o.sse_interval_ms = num(a, val()?)?,
             "--build-times" => o.build_times = true,
             "--no-build-times" => o.build_times = false,
+            "--micro" => o.micro = true,
+            "--no-micro" => o.micro = false,
             "--out" => o.out = Some(val()?.into()),
             "--sutegi-bin" => o.sutegi_bin = Some(val()?.into()),
             "--sutegi-unavailable" => o.sutegi_unavailable = Some(val()?),
@@ -234,6 +241,19 @@ fn main() -> ExitCode {
         }
     }
 
+    let micro = o.micro.then(|| {
+        let r = run_micro(&bench);
+        match &r {
+            Ok(v) => {
+                for (id, ns) in v {
+                    println!("micro  {id:<24} {ns:>10.1} ns");
+                }
+            }
+            Err(e) => println!("micro  FAILED: {e}"),
+        }
+        r
+    });
+
     let info = RunInfo {
         quick: o.quick,
         command: shown_command(&argv),
@@ -244,6 +264,7 @@ fn main() -> ExitCode {
         settings,
         rounds: o.rounds,
         servers,
+        micro,
     };
     let results = Results { info: &info, rounds: &rounds };
     let out = o.out.clone().unwrap_or_else(|| {
@@ -264,7 +285,10 @@ fn main() -> ExitCode {
     }
     print!("{}", results.summary());
 
-    let failures = results.failures();
+    let mut failures = results.failures();
+    if let Some(Err(e)) = &info.micro {
+        failures.push(format!("sutegi-microbench: {e}"));
+    }
     let errors = results.errors();
     let findings = results.findings();
     if !findings.is_empty() {
@@ -344,6 +368,38 @@ fn build_time(spec: &server::Spec, bench: &Path) -> Result<f64, String> {
         Ok((_, code)) => Err(format!("cargo exited {code} (see {})", log.display())),
         Err(e) => Err(e),
     }
+}
+
+/// The criterion benches in `bench/micro` (their own workspace), with
+/// short warm-up and measurement times; returns each bench's median in ns,
+/// read from criterion's `estimates.json`.
+fn run_micro(bench: &Path) -> Result<Vec<(String, f64)>, String> {
+    let dir = bench.join("micro");
+    let log = bench.join("target/bench-logs/micro.log");
+    let args: Vec<String> = [
+        "bench", "--bench", "micro", "--", "--warm-up-time", "1", "--measurement-time", "3",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    println!("micro  building and running sutegi-microbench (criterion; a few minutes)");
+    match scenarios::run_command_in(Some(&dir), "cargo", &args, Duration::from_secs(1800), &log)? {
+        (_, 0) => {}
+        (_, code) => {
+            return Err(format!("cargo bench exited {code} (see {}):\n{}", log.display(), server::tail(&log, 8)))
+        }
+    }
+    let mut out = Vec::new();
+    for id in report::MICRO_IDS {
+        let path = dir.join("target/criterion").join(id).join("new/estimates.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let ns = v["median"]["point_estimate"]
+            .as_f64()
+            .ok_or_else(|| format!("{}: no median", path.display()))?;
+        out.push((id.to_string(), ns));
+    }
+    Ok(out)
 }
 
 fn sh(program: &str, args: &[&str]) -> Option<String> {

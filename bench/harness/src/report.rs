@@ -22,6 +22,18 @@ pub struct ServerInfo {
     pub build: Result<f64, String>,
 }
 
+/// The criterion benches `bench/run` reads back, as `group/id`.
+pub const MICRO_IDS: [&str; 8] = [
+    "router_dispatch/10",
+    "router_dispatch/1000",
+    "router_dispatch/10000",
+    "router_matchit/10",
+    "router_matchit/1000",
+    "router_matchit/10000",
+    "parse/sutegi",
+    "parse/httparse",
+];
+
 pub struct RunInfo {
     pub quick: bool,
     pub command: String,
@@ -32,6 +44,8 @@ pub struct RunInfo {
     pub settings: Settings,
     pub rounds: usize,
     pub servers: Vec<ServerInfo>,
+    /// Medians (ns) of the micro-benchmarks, when they were run.
+    pub micro: Option<Result<Vec<(String, f64)>, String>>,
 }
 
 pub struct Results<'a> {
@@ -348,14 +362,38 @@ impl<'a> Results<'a> {
                 None,
             ),
         });
-        for (what, note) in [
-            ("router lookup at 10,000 routes within 2× of 10 routes", "sutegi-microbench (not yet in bench/)"),
-            ("parse_request ≤ 1.5× httparse alone (DECISIONS.md; issue: ≤ 300 ns)", "sutegi-microbench (not yet in bench/)"),
-            ("hello (min-size profile) ≤ 1.4× a std-only hello (DECISIONS.md; issue: ≤ 400 KB)", "measured outside bench/run"),
-        ] {
-            t.push((what.into(), note.into(), None));
-        }
+        let micro = |id: &str| self.micro(id);
+        let router = "router dispatch at 10,000 routes within 2× of 10 routes";
+        t.push(match (micro("router_dispatch/10"), micro("router_dispatch/10000")) {
+            (Some(a), Some(b)) => (
+                router.into(),
+                format!("{a:.0} ns → {b:.0} ns = {:.2}×", b / a),
+                Some(b <= 2.0 * a),
+            ),
+            _ => (router.into(), "not measured (sutegi-microbench; full mode)".into(), None),
+        });
+        let parse = "parse_request ≤ 1.5× httparse alone on a browser request (DECISIONS.md)";
+        t.push(match (micro("parse/sutegi"), micro("parse/httparse")) {
+            (Some(a), Some(b)) => (
+                parse.into(),
+                format!("{a:.0} ns vs {b:.0} ns = {:.2}×", a / b),
+                Some(a <= 1.5 * b),
+            ),
+            _ => (parse.into(), "not measured (sutegi-microbench; full mode)".into(), None),
+        });
+        t.push((
+            "hello (min-size profile) ≤ 1.4× a std-only hello (DECISIONS.md; issue: ≤ 400 KB)".into(),
+            "measured outside bench/run".into(),
+            None,
+        ));
         t
+    }
+
+    fn micro(&self, id: &str) -> Option<f64> {
+        match &self.info.micro {
+            Some(Ok(v)) => v.iter().find(|(i, _)| i == id).map(|(_, ns)| *ns),
+            _ => None,
+        }
     }
 
     pub fn markdown(&self) -> String {
@@ -550,13 +588,37 @@ impl<'a> Results<'a> {
             );
         }
 
-        let _ = writeln!(w, "\n## Not measured by bench/run\n");
-        let _ = writeln!(
-            w,
-            "- Router lookup (10 / 1,000 / 10,000 routes) and `parse_request` on a typical browser request: \
-             the criterion crate `sutegi-microbench` in `bench/micro/` (reserved; see bench/README.md).\n\
-             - `examples/hello` size with the `min-size` profile."
-        );
+        let _ = writeln!(w, "\n## Micro-benchmarks (`sutegi-microbench`, criterion)\n");
+        match &info.micro {
+            None => {
+                let _ = writeln!(w, "Not run (`--quick` or `--no-micro`): `cargo bench` in `bench/micro/`.");
+            }
+            Some(Err(e)) => {
+                let _ = writeln!(w, "Failed: {}", e.replace('\n', " "));
+            }
+            Some(Ok(_)) => {
+                let _ = writeln!(
+                    w,
+                    "Median time per operation (criterion, 1 s warm-up, 3 s measurement). *dispatch*: \
+                     `RouterHandler::handle` on `GET /r{{n/2}}/items/42` in a router of n `GET /r{{i}}/items/{{id}}` \
+                     routes (match, capture, a handler returning \"ok\", its response; the request parsed \
+                     outside the timing); *matchit*: `at()` on the same table in matchit alone. *parse*: a \
+                     430-byte Chromium `fetch` request with 13 headers.\n"
+                );
+                let _ = writeln!(w, "| routes | sutegi dispatch | matchit alone |\n| ---: | ---: | ---: |");
+                for n in ["10", "1000", "10000"] {
+                    let f = |g: &str| self.micro(&format!("{g}/{n}")).map_or("-".into(), |ns| format!("{ns:.0} ns"));
+                    let _ = writeln!(w, "| {n} | {} | {} |", f("router_dispatch"), f("router_matchit"));
+                }
+                let _ = writeln!(
+                    w,
+                    "\n| parser | ns per request |\n| --- | ---: |\n| `sutegi::parse_request` (into a `Request`) | {} |\n| `httparse` alone (into 32 header slots) | {} |",
+                    self.micro("parse/sutegi").map_or("-".into(), |ns| format!("{ns:.0}")),
+                    self.micro("parse/httparse").map_or("-".into(), |ns| format!("{ns:.0}")),
+                );
+            }
+        }
+        let _ = writeln!(w, "\n`examples/hello`'s size with the `min-size` profile is measured outside bench/run.");
 
         let failures = self.failures();
         let errors = self.errors();
@@ -701,6 +763,16 @@ impl<'a> Results<'a> {
         });
         row(&mut s, "sse fresh p99", &|n| ms(self.load_median(n, "sse", "/fresh/p99_us")) + " ms");
         row(&mut s, "sse peak RSS", &|n| mib(self.load_median(n, "sse", "/server/peak_rss_kib")) + " MiB");
+        if let Some(Ok(_)) = &self.info.micro {
+            let f = |id: &str| self.micro(id).map_or("-".into(), |ns| format!("{ns:.0}"));
+            let _ = writeln!(
+                s,
+                "micro (ns): dispatch 10/1k/10k routes {}/{}/{} (matchit alone {}/{}/{}); parse sutegi {} vs httparse {}",
+                f("router_dispatch/10"), f("router_dispatch/1000"), f("router_dispatch/10000"),
+                f("router_matchit/10"), f("router_matchit/1000"), f("router_matchit/10000"),
+                f("parse/sutegi"), f("parse/httparse")
+            );
+        }
         if names.contains(&"sutegi") {
             let targets = self.targets();
             let measured: Vec<_> = targets.iter().filter(|t| t.2.is_some()).collect();

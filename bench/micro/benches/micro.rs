@@ -1,0 +1,105 @@
+//! The micro-benchmarks of issue 5, each beside its floor:
+//!
+//! - `router_dispatch/{10,1000,10000}`: a `Router` of that many
+//!   `GET /r{i}/items/{id}` routes, built with `into_handler()`, answering
+//!   `GET /r{n/2}/items/42` through `Handler::handle` (match, capture,
+//!   the handler, its response). The request is parsed outside the timed
+//!   part. The target: 10,000 routes within 2× of 10.
+//! - `router_matchit/{10,1000,10000}`: the same table in matchit alone,
+//!   `at()` on the same path: the lookup's floor, so the difference is what
+//!   sutegi's dispatch adds.
+//! - `parse/sutegi` and `parse/httparse`: a typical ~400-byte browser
+//!   request with a dozen headers, through `sutegi::parse_request` into a
+//!   `Request`, and through `httparse` alone into a header array. The
+//!   targets: ≤ 1.5× httparse (DECISIONS.md), ≤ 300 ns (issue 5).
+//!
+//! `bench/run` (full mode) runs these and copies the medians into
+//! BENCHMARKS.md from `target/criterion/*/*/new/estimates.json`.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
+use sutegi::{parse_request, Handler, Incoming, Limits, Request, Router};
+
+/// What Chromium sends for a same-origin `fetch`: 13 headers, ~430 bytes.
+const BROWSER_REQUEST: &[u8] = b"GET /api/users/42?include=profile HTTP/1.1\r\n\
+Host: localhost:8080\r\n\
+Connection: keep-alive\r\n\
+sec-ch-ua: \"Chromium\";v=\"124\", \"Not-A.Brand\";v=\"99\"\r\n\
+sec-ch-ua-mobile: ?0\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36\r\n\
+sec-ch-ua-platform: \"Linux\"\r\n\
+Accept: application/json, text/plain, */*\r\n\
+Sec-Fetch-Site: same-origin\r\n\
+Sec-Fetch-Mode: cors\r\n\
+Sec-Fetch-Dest: empty\r\n\
+Referer: http://localhost:8080/static/index.html\r\n\
+Accept-Encoding: gzip, deflate, br\r\n\
+Accept-Language: en-US,en;q=0.9\r\n\r\n";
+
+const SIZES: [usize; 3] = [10, 1_000, 10_000];
+
+fn parse(bytes: &[u8]) -> Request {
+    match parse_request(&mut &bytes[..], &Limits::default()) {
+        Ok(Some(Incoming::Request(r))) => r,
+        other => panic!("the benchmark request did not parse: {:?}", other.map(|o| o.is_some())),
+    }
+}
+
+fn router_dispatch(c: &mut Criterion) {
+    let mut group = c.benchmark_group("router_dispatch");
+    for n in SIZES {
+        let mut router = Router::new();
+        for i in 0..n {
+            router = router.get(format!("/r{i}/items/{{id}}"), || "ok");
+        }
+        let handler = router.into_handler().expect("a valid router");
+        let target = format!("GET /r{}/items/42 HTTP/1.1\r\nHost: x\r\n\r\n", n / 2).into_bytes();
+        assert_eq!(handler.handle(parse(&target)).status(), 200);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &target, |b, target| {
+            b.iter_batched(|| parse(target), |req| handler.handle(req), BatchSize::SmallInput)
+        });
+    }
+    group.finish();
+}
+
+fn router_matchit(c: &mut Criterion) {
+    let mut group = c.benchmark_group("router_matchit");
+    for n in SIZES {
+        let mut router = matchit::Router::new();
+        for i in 0..n {
+            router.insert(format!("/r{i}/items/{{id}}"), i).expect("distinct routes");
+        }
+        let path = format!("/r{}/items/42", n / 2);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &path, |b, path| {
+            b.iter(|| {
+                let m = router.at(black_box(path)).expect("matches");
+                black_box((m.value, m.params.get("id")));
+            })
+        });
+    }
+    group.finish();
+}
+
+fn parsing(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parse");
+    let limits = Limits::default();
+    group.bench_function("sutegi", |b| {
+        b.iter(|| {
+            let incoming = parse_request(&mut black_box(BROWSER_REQUEST), &limits);
+            black_box(incoming.is_ok())
+        })
+    });
+    group.bench_function("httparse", |b| {
+        b.iter(|| {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut req = httparse::Request::new(&mut headers);
+            let status = req.parse(black_box(BROWSER_REQUEST));
+            black_box((status.is_ok(), req.path, req.headers.len()))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, router_dispatch, router_matchit, parsing);
+criterion_main!(benches);
