@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use sutegi::files::ServeDir;
 use sutegi::middleware::{AccessLog, Cors, RequestIds};
 use sutegi::{
     get, post, route, routes, sse, Error, Headers, Json, LastEventId, Limits, Method, Query,
@@ -200,6 +201,11 @@ fn app() -> Router {
     ]
     // 200 `ok` while serving, 503 from SIGTERM on (through the drain delay).
     .health("/healthz")
+    // Found from this package's directory, not the working directory.
+    .serve_dir(
+        "/static",
+        ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
+    )
     .with_state(Users::default())
 }
 

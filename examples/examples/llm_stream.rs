@@ -1,8 +1,8 @@
 //! An LLM-style token stream: `GET /chat?prompt=…` answers with Server-Sent
 //! Events, one `token` event per word of a canned answer (with a delay, as
 //! a model would produce them), then a `done` event. `POST /chat` streams
-//! the same to a JSON request, as LLM APIs do. `/` serves a small page that
-//! shows the tokens arriving through `EventSource`.
+//! the same to a JSON request, as LLM APIs do. `/` serves a small page (with
+//! `ServeDir`) that shows the tokens arriving through `EventSource`.
 //!
 //! Run it with `cargo run --release --example llm_stream` and open
 //! <http://127.0.0.1:8080/>.
@@ -11,7 +11,8 @@ use std::io;
 use std::time::Duration;
 
 use serde::Deserialize;
-use sutegi::{get, routes, sse, Html, Json, Query, Server, SseSink};
+use sutegi::files::ServeDir;
+use sutegi::{routes, sse, Json, Query, Server, SseSink};
 
 const ANSWER: &str = "Sunlight is a mix of every colour. On its way through the air it meets \
 molecules much smaller than its wavelength, which scatter short wavelengths far more than \
@@ -35,7 +36,12 @@ fn stream_answer(prompt: &str, sink: &mut SseSink) -> io::Result<()> {
         if i > 0 {
             std::thread::sleep(TOKEN_DELAY);
         }
-        sink.send(&sutegi::Event::new().event("token").id(i.to_string()).data(word))?;
+        sink.send(
+            &sutegi::Event::new()
+                .event("token")
+                .id(i.to_string())
+                .data(word),
+        )?;
     }
     sink.event("done", "")
 }
@@ -50,14 +56,14 @@ fn chat_post(Json(q): Json<Prompt>, sink: &mut SseSink) -> io::Result<()> {
     stream_answer(&q.prompt, sink)
 }
 
-#[get("/")]
-fn page() -> Html<&'static str> {
-    Html(include_str!("../llm_stream/index.html"))
-}
-
 fn main() -> io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
     let server = Server::bind(addr)?;
     println!("listening on http://{}", server.local_addr()?);
-    server.serve(routes![page, chat, chat_post])
+    // The page (and anything beside it) is served from this package's
+    // `llm_stream/` directory, wherever the program is started from.
+    let page = ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/llm_stream"));
+    server.serve(routes![chat, chat_post].serve_dir("/", page))
 }

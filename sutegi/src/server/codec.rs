@@ -572,7 +572,9 @@ fn origin_form(target: &str, method: Method) -> Result<&str, Refusal> {
         // Compared as bytes: the target may hold UTF-8 (httparse accepts
         // it), and a byte offset into it need not be a char boundary.
         let bytes = target.as_bytes();
-        if bytes.len() > scheme.len() && bytes[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes()) {
+        if bytes.len() > scheme.len()
+            && bytes[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
+        {
             let after = &target[scheme.len()..];
             return Ok(match after.find(['/', '?']) {
                 Some(at) if after.as_bytes()[at] == b'/' => &after[at..],

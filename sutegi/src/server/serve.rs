@@ -144,7 +144,8 @@ impl Server {
     }
 
     /// Whether [`serve`](Server::serve) drains on SIGINT and SIGTERM
-    /// (default `true`; a second signal ends the process at once).
+    /// (default `true`; a second SIGINT ends the process at once, a second
+    /// SIGTERM does not).
     pub fn handle_signals(mut self, handle: bool) -> Server {
         self.handle_signals = handle;
         self
@@ -157,13 +158,16 @@ impl Server {
         let flag = Arc::new(AtomicBool::new(false));
         let mut registered = Vec::new();
         if self.handle_signals {
-            for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-                // A second signal while draining ends the process at once.
-                registered.push(signal_hook::flag::register_conditional_shutdown(
-                    signal,
-                    1,
-                    Arc::clone(&flag),
-                )?);
+            use signal_hook::consts::{SIGINT, SIGTERM};
+            // A second Ctrl-C while draining ends the process at once (exit
+            // 130, as a shell reports SIGINT). A repeated SIGTERM does not:
+            // orchestrators may send it again, and the drain must finish.
+            registered.push(signal_hook::flag::register_conditional_shutdown(
+                SIGINT,
+                130,
+                Arc::clone(&flag),
+            )?);
+            for signal in [SIGINT, SIGTERM] {
                 registered.push(signal_hook::flag::register(signal, Arc::clone(&flag))?);
             }
         }
