@@ -232,8 +232,15 @@ impl Api {
     }
 
     /// Sends SIGTERM and waits (at most `bound`) for the process to exit.
+    /// (Send it once: a second signal makes the server quit at once, with
+    /// exit status 1.)
     pub fn terminate(&mut self, bound: Duration) -> Option<ExitStatus> {
         signal(self.child.id(), "TERM");
+        self.wait_exit(bound)
+    }
+
+    /// Waits (at most `bound`) for the process to exit by itself.
+    pub fn wait_exit(&mut self, bound: Duration) -> Option<ExitStatus> {
         wait_bounded(&mut self.child, bound)
     }
 }
