@@ -917,7 +917,7 @@ fn unknown_paths_are_404_with_the_json_error_body() {
         "/PLAINTEXT",
         "/users/",
         "/users/1/posts",
-        "/static",
+        "/statics",
         "/json.json",
         "/%70laintext",
     ] {
