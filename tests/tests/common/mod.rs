@@ -232,8 +232,8 @@ impl Api {
     }
 
     /// Sends SIGTERM and waits (at most `bound`) for the process to exit.
-    /// (Send it once: a second signal makes the server quit at once, with
-    /// exit status 1.)
+    /// Send it once: a repeated signal is the user's "stop now" (a second
+    /// SIGINT quits without draining).
     pub fn terminate(&mut self, bound: Duration) -> Option<ExitStatus> {
         signal(self.child.id(), "TERM");
         self.wait_exit(bound)
