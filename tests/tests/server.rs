@@ -156,7 +156,7 @@ fn send_raw(running: &Running, bytes: &[u8]) -> (u16, bool) {
     let mut reader = BufReader::new(stream);
     let (status, _, _) = read_response(&mut reader).unwrap_or((0, String::new(), Vec::new()));
     let mut rest = Vec::new();
-    let closed = matches!(reader.read_to_end(&mut rest), Ok(_));
+    let closed = reader.read_to_end(&mut rest).is_ok();
     (status, closed)
 }
 
