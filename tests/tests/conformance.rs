@@ -5,9 +5,10 @@
 //! HEAD, body limits, the head and body deadlines, idle connections, and the
 //! RFC 9112 request-smuggling and malformed-input catalogue with the
 //! decisions of `shared/DECISIONS.md` ("HTTP details the issues leave
-//! open"). Every refused input must get its status, the JSON error body, a
-//! closed connection and nothing after it, and the server must then answer
-//! a normal request. The tables report every failing case at once.
+//! open"). Every refused input must get its status, the JSON error body,
+//! `Connection: close`, a closed connection and nothing after it, and the
+//! server must then answer a normal request. The tables report every
+//! failing case at once.
 
 mod common;
 
@@ -637,6 +638,12 @@ fn run_refusals(cases: Vec<Bad>) {
             ) {
                 failures.push(format!(
                     "[{}] {problem}\n{}",
+                    case.name, exchange.transcript
+                ));
+            } else if !response.says_close() {
+                // RFC 9112 9.6: the client learns not to reuse the connection.
+                failures.push(format!(
+                    "[{}] the refusal does not say Connection: close\n{}",
                     case.name, exchange.transcript
                 ));
             }
