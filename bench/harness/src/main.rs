@@ -93,7 +93,11 @@ fn parse_options(argv: &[String]) -> Result<Options, String> {
     };
     let mut it = argv.iter();
     while let Some(a) = it.next() {
-        let mut val = || it.next().cloned().ok_or_else(|| format!("{a} needs a value"));
+        let mut val = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a} needs a value"))
+        };
         fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, String> {
             v.parse().map_err(|_| format!("{name}: cannot parse {v:?}"))
         }
@@ -142,7 +146,10 @@ fn main() -> ExitCode {
     raise_nofile();
     for tool in ["wrk", "taskset"] {
         if Command::new(tool).arg("--version").output().is_err() {
-            eprintln!("sutegi-bench: `{tool}` not found (Debian: apt-get install -y {})", if tool == "wrk" { "wrk" } else { "util-linux" });
+            eprintln!(
+                "sutegi-bench: `{tool}` not found (Debian: apt-get install -y {})",
+                if tool == "wrk" { "wrk" } else { "util-linux" }
+            );
             return ExitCode::from(2);
         }
     }
@@ -151,7 +158,10 @@ fn main() -> ExitCode {
     let repo = repo.canonicalize().unwrap_or(repo);
     let load_bin = bench.join("target/release/sutegi-load");
     if !load_bin.exists() {
-        eprintln!("sutegi-bench: {} missing: build the bench workspace first (bench/run does)", load_bin.display());
+        eprintln!(
+            "sutegi-bench: {} missing: build the bench workspace first (bench/run does)",
+            load_bin.display()
+        );
         return ExitCode::from(2);
     }
     let logs = bench.join("target/bench-logs");
@@ -170,7 +180,10 @@ fn main() -> ExitCode {
         specs[0].unavailable = Some(why.clone());
     }
     if let Some(want) = &o.servers {
-        if let Some(bad) = want.iter().find(|w| !specs.iter().any(|s| s.name == w.as_str())) {
+        if let Some(bad) = want
+            .iter()
+            .find(|w| !specs.iter().any(|s| s.name == w.as_str()))
+        {
             eprintln!("sutegi-bench: unknown server {bad:?}");
             return ExitCode::from(2);
         }
@@ -207,7 +220,11 @@ fn main() -> ExitCode {
         if let Some(why) = &s.unavailable {
             println!("sutegi-bench: {} will not run: {why}", s.name);
         } else if !s.binary.exists() {
-            println!("sutegi-bench: {} will not run: {} does not exist", s.name, s.binary.display());
+            println!(
+                "sutegi-bench: {} will not run: {} does not exist",
+                s.name,
+                s.binary.display()
+            );
         }
     }
 
@@ -227,8 +244,15 @@ fn main() -> ExitCode {
             name: s.name,
             what: s.what,
             streams: s.streams,
-            binary_bytes: std::fs::metadata(&s.binary).ok().filter(|_| s.unavailable.is_none()).map(|m| m.len()),
-            build: Err(if o.quick { "(full mode)".into() } else { "(skipped)".into() }),
+            binary_bytes: std::fs::metadata(&s.binary)
+                .ok()
+                .filter(|_| s.unavailable.is_none())
+                .map(|m| m.len()),
+            build: Err(if o.quick {
+                "(full mode)".into()
+            } else {
+                "(skipped)".into()
+            }),
         })
         .collect();
     if o.build_times {
@@ -266,7 +290,10 @@ fn main() -> ExitCode {
         servers,
         micro,
     };
-    let results = Results { info: &info, rounds: &rounds };
+    let results = Results {
+        info: &info,
+        rounds: &rounds,
+    };
     let out = o.out.clone().unwrap_or_else(|| {
         if o.quick {
             bench.join("target/quick-report.md")
@@ -274,13 +301,21 @@ fn main() -> ExitCode {
             repo.join("BENCHMARKS.md")
         }
     });
-    let raw = bench.join(if o.quick { "target/results-quick.json" } else { "target/results.json" });
+    let raw = bench.join(if o.quick {
+        "target/results-quick.json"
+    } else {
+        "target/results.json"
+    });
     let _ = std::fs::write(
         &raw,
         serde_json::json!({ "settings": &info.settings, "rounds": &rounds }).to_string(),
     );
     match std::fs::write(&out, results.markdown()) {
-        Ok(()) => println!("\nreport written to {} (raw figures: {})", out.display(), raw.display()),
+        Ok(()) => println!(
+            "\nreport written to {} (raw figures: {})",
+            out.display(),
+            raw.display()
+        ),
         Err(e) => eprintln!("sutegi-bench: cannot write {}: {e}", out.display()),
     }
     print!("{}", results.summary());
@@ -300,11 +335,18 @@ fn main() -> ExitCode {
     // A server that could not be built or is missing never got a round.
     let never_ran: Vec<_> = specs
         .iter()
-        .filter(|s| !rounds.iter().any(|r| r.server == s.name && !r.cells.is_empty()))
+        .filter(|s| {
+            !rounds
+                .iter()
+                .any(|r| r.server == s.name && !r.cells.is_empty())
+        })
         .map(|s| s.name)
         .collect();
     if failures.is_empty() && errors.is_empty() && never_ran.is_empty() {
-        println!("\nOK: every server started and no scenario saw an error ({:.1} min).", started.elapsed().as_secs_f64() / 60.0);
+        println!(
+            "\nOK: every server started and no scenario saw an error ({:.1} min).",
+            started.elapsed().as_secs_f64() / 60.0
+        );
         ExitCode::SUCCESS
     } else {
         println!("\nFAILED:");
@@ -326,7 +368,10 @@ fn shown_command(argv: &[String]) -> String {
     let mut shown = vec!["bench/run".to_owned()];
     let mut it = argv.iter();
     while let Some(a) = it.next() {
-        if matches!(a.as_str(), "--bench-dir" | "--repo" | "--sutegi-unavailable") {
+        if matches!(
+            a.as_str(),
+            "--bench-dir" | "--repo" | "--sutegi-unavailable"
+        ) {
             it.next();
         } else {
             shown.push(a.clone());
@@ -338,7 +383,10 @@ fn shown_command(argv: &[String]) -> String {
 fn raise_nofile() {
     // SAFETY: plain syscalls on a local struct.
     unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
             lim.rlim_cur = lim.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
@@ -357,10 +405,18 @@ fn build_time(spec: &server::Spec, bench: &Path) -> Result<f64, String> {
     }
     let dir_s = dir.display().to_string();
     args.extend(["--target-dir", &dir_s]);
-    let log = bench.join("target/bench-logs").join(format!("build-{}.log", spec.name));
+    let log = bench
+        .join("target/bench-logs")
+        .join(format!("build-{}.log", spec.name));
     let start = Instant::now();
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let result = scenarios::run_command_in(Some(&spec.build_dir), "cargo", &args, Duration::from_secs(1800), &log);
+    let result = scenarios::run_command_in(
+        Some(&spec.build_dir),
+        "cargo",
+        &args,
+        Duration::from_secs(1800),
+        &log,
+    );
     let secs = start.elapsed().as_secs_f64();
     let _ = std::fs::remove_dir_all(&dir);
     match result {
@@ -377,7 +433,14 @@ fn run_micro(bench: &Path) -> Result<Vec<(String, f64)>, String> {
     let dir = bench.join("micro");
     let log = bench.join("target/bench-logs/micro.log");
     let args: Vec<String> = [
-        "bench", "--bench", "micro", "--", "--warm-up-time", "1", "--measurement-time", "3",
+        "bench",
+        "--bench",
+        "micro",
+        "--",
+        "--warm-up-time",
+        "1",
+        "--measurement-time",
+        "3",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -386,13 +449,21 @@ fn run_micro(bench: &Path) -> Result<Vec<(String, f64)>, String> {
     match scenarios::run_command_in(Some(&dir), "cargo", &args, Duration::from_secs(1800), &log)? {
         (_, 0) => {}
         (_, code) => {
-            return Err(format!("cargo bench exited {code} (see {}):\n{}", log.display(), server::tail(&log, 8)))
+            return Err(format!(
+                "cargo bench exited {code} (see {}):\n{}",
+                log.display(),
+                server::tail(&log, 8)
+            ))
         }
     }
     let mut out = Vec::new();
     for id in report::MICRO_IDS {
-        let path = dir.join("target/criterion").join(id).join("new/estimates.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let path = dir
+            .join("target/criterion")
+            .join(id)
+            .join("new/estimates.json");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
         let ns = v["median"]["point_estimate"]
             .as_f64()
@@ -404,7 +475,12 @@ fn run_micro(bench: &Path) -> Result<Vec<(String, f64)>, String> {
 
 fn sh(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;
-    let text = String::from_utf8_lossy(if out.stdout.is_empty() { &out.stderr } else { &out.stdout }).to_string();
+    let text = String::from_utf8_lossy(if out.stdout.is_empty() {
+        &out.stderr
+    } else {
+        &out.stdout
+    })
+    .to_string();
     Some(text.lines().next().unwrap_or("").trim().to_owned())
 }
 
@@ -423,22 +499,33 @@ fn machine_facts(load_at_start: &str) -> Vec<(String, String)> {
     let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
     let cpu = read("/proc/cpuinfo")
         .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|r| r.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
         .unwrap_or_else(|| "?".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mem = read("/proc/meminfo")
         .lines()
         .find_map(|l| l.strip_prefix("MemTotal:").map(|r| r.trim().to_owned()))
         .and_then(|r| r.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or("?".into(), |kib| format!("{:.1} GiB", kib / 1024.0 / 1024.0));
+        .map_or("?".into(), |kib| {
+            format!("{:.1} GiB", kib / 1024.0 / 1024.0)
+        });
     let os = read("/etc/os-release")
         .lines()
-        .find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_owned()))
+        .find_map(|l| {
+            l.strip_prefix("PRETTY_NAME=")
+                .map(|v| v.trim_matches('"').to_owned())
+        })
         .unwrap_or_else(|| "?".into());
     vec![
         ("CPU".into(), format!("{cpu}, {cores} cores")),
         ("memory".into(), mem),
-        ("OS / kernel".into(), format!("{os} / Linux {}", read("/proc/sys/kernel/osrelease").trim())),
+        (
+            "OS / kernel".into(),
+            format!("{os} / Linux {}", read("/proc/sys/kernel/osrelease").trim()),
+        ),
         (
             "load average (1/5/15 min)".into(),
             format!("{load_at_start} at the start, {} at the end", loadavg()),
@@ -457,15 +544,44 @@ fn versions(bench: &Path, repo: &Path) -> Vec<(String, String)> {
             })
             .unwrap_or_else(|| "?".into())
     };
-    let rev = sh("git", &["-C", &repo.display().to_string(), "rev-parse", "--short", "HEAD"]).unwrap_or_default();
-    let dirty = sh("git", &["-C", &repo.display().to_string(), "status", "--porcelain", "--", "sutegi", "sutegi-macros", "examples"])
-        .is_some_and(|s| !s.is_empty());
+    let rev = sh(
+        "git",
+        &[
+            "-C",
+            &repo.display().to_string(),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ],
+    )
+    .unwrap_or_default();
+    let dirty = sh(
+        "git",
+        &[
+            "-C",
+            &repo.display().to_string(),
+            "status",
+            "--porcelain",
+            "--",
+            "sutegi",
+            "sutegi-macros",
+            "examples",
+        ],
+    )
+    .is_some_and(|s| !s.is_empty());
     vec![
         ("rustc".into(), sh("rustc", &["-V"]).unwrap_or_default()),
         ("wrk".into(), sh("wrk", &["-v"]).unwrap_or_default()),
         (
             "sutegi".into(),
-            format!("git {rev}{}", if dirty { " + uncommitted changes in sutegi/ or examples/" } else { "" }),
+            format!(
+                "git {rev}{}",
+                if dirty {
+                    " + uncommitted changes in sutegi/ or examples/"
+                } else {
+                    ""
+                }
+            ),
         ),
         (
             "peers (bench/Cargo.lock)".into(),
@@ -479,6 +595,9 @@ fn versions(bench: &Path, repo: &Path) -> Vec<(String, String)> {
                 crate_version("rouille")
             ),
         ),
-        ("profile".into(), "cargo's release profile at its defaults, for every server".into()),
+        (
+            "profile".into(),
+            "cargo's release profile at its defaults, for every server".into(),
+        ),
     ]
 }

@@ -123,8 +123,19 @@ impl<'a> Results<'a> {
     }
 
     /// Median over rounds of a per-cell figure.
-    pub fn cell_median(&self, server: &str, label: &str, f: impl Fn(&Cell) -> Option<f64>) -> Option<f64> {
-        median(&mut self.cells(server, label).into_iter().filter_map(f).collect::<Vec<_>>())
+    pub fn cell_median(
+        &self,
+        server: &str,
+        label: &str,
+        f: impl Fn(&Cell) -> Option<f64>,
+    ) -> Option<f64> {
+        median(
+            &mut self
+                .cells(server, label)
+                .into_iter()
+                .filter_map(f)
+                .collect::<Vec<_>>(),
+        )
     }
 
     fn cell_errors(&self, server: &str, label: &str) -> u64 {
@@ -144,7 +155,13 @@ impl<'a> Results<'a> {
 
     fn load_values(&self, server: &str, scenario: &str) -> Vec<&'a Value> {
         self.server_rounds(server)
-            .filter_map(|r| if scenario == "idle" { r.idle.as_ref() } else { r.sse.as_ref() })
+            .filter_map(|r| {
+                if scenario == "idle" {
+                    r.idle.as_ref()
+                } else {
+                    r.sse.as_ref()
+                }
+            })
             .collect()
     }
 
@@ -181,16 +198,31 @@ impl<'a> Results<'a> {
     }
 
     fn hwm_c256(&self, server: &str) -> Option<f64> {
-        median(&mut self.server_rounds(server).filter_map(|r| r.hwm_c256_kib.map(|k| k as f64)).collect::<Vec<_>>())
+        median(
+            &mut self
+                .server_rounds(server)
+                .filter_map(|r| r.hwm_c256_kib.map(|k| k as f64))
+                .collect::<Vec<_>>(),
+        )
     }
 
     fn hwm_echo(&self, server: &str) -> Option<f64> {
-        median(&mut self.server_rounds(server).filter_map(|r| r.hwm_echo_kib.map(|k| k as f64)).collect::<Vec<_>>())
+        median(
+            &mut self
+                .server_rounds(server)
+                .filter_map(|r| r.hwm_echo_kib.map(|k| k as f64))
+                .collect::<Vec<_>>(),
+        )
     }
 
     fn wrk_threads(&self, server: &str) -> Option<u64> {
         self.server_rounds(server)
-            .flat_map(|r| r.cells.iter().filter(|c| c.def.cpus.is_none()).map(|c| c.threads_max))
+            .flat_map(|r| {
+                r.cells
+                    .iter()
+                    .filter(|c| c.def.cpus.is_none())
+                    .map(|c| c.threads_max)
+            })
             .max()
     }
 
@@ -221,7 +253,11 @@ impl<'a> Results<'a> {
     pub fn findings(&self) -> Vec<String> {
         self.rounds
             .iter()
-            .flat_map(|r| r.findings.iter().map(move |f| format!("{} round {}: {f}", r.server, r.round)))
+            .flat_map(|r| {
+                r.findings
+                    .iter()
+                    .map(move |f| format!("{} round {}: {f}", r.server, r.round))
+            })
             .collect()
     }
 
@@ -244,7 +280,11 @@ impl<'a> Results<'a> {
             None => ("not measured".to_owned(), None),
         };
         let (m, ok) = ratio_target(BASE, 1.0);
-        t.push(("throughput ≥ 1.0× axum on each of the six plain cells".into(), m, ok));
+        t.push((
+            "throughput ≥ 1.0× axum on each of the six plain cells".into(),
+            m,
+            ok,
+        ));
         for peer in ["tiny_http", "rouille"] {
             let (m, ok) = ratio_target(peer, 2.0);
             t.push((format!("throughput ≥ 2× {peer} on each plain cell"), m, ok));
@@ -269,7 +309,11 @@ impl<'a> Results<'a> {
                     .join("; "),
                 Some(v.iter().all(|(a, b, _)| a <= b)),
             ),
-            None => ("server CPU per request ≤ axum's on /plaintext and /json".into(), "not measured".into(), None),
+            None => (
+                "server CPU per request ≤ axum's on /plaintext and /json".into(),
+                "not measured".into(),
+                None,
+            ),
         });
         let p99: Option<Vec<(f64, f64, String)>> = PLAIN[3..]
             .iter()
@@ -291,7 +335,11 @@ impl<'a> Results<'a> {
                     .join("; "),
                 Some(v.iter().all(|(a, b, _)| a <= b)),
             ),
-            None => ("p99 at 256 connections ≤ axum's".into(), "not measured".into(), None),
+            None => (
+                "p99 at 256 connections ≤ axum's".into(),
+                "not measured".into(),
+                None,
+            ),
         });
         let hwm = self.hwm_c256(s);
         t.push((
@@ -306,15 +354,24 @@ impl<'a> Results<'a> {
                 format!("{} vs {} = {:.2}×", bytes(a), bytes(b), a as f64 / b as f64),
                 Some(a as f64 <= 0.6 * b as f64),
             ),
-            _ => ("release binary of examples/api ≤ 0.6× the axum peer's".into(), "not measured".into(), None),
+            _ => (
+                "release binary of examples/api ≤ 0.6× the axum peer's".into(),
+                "not measured".into(),
+                None,
+            ),
         });
         let conns = self.info.settings.idle_conns as f64;
         let kept = self.load_min(s, "idle", "/answered_after_hold");
         let idle_p99 = self.load_median(s, "idle", "/fresh/p99_us");
         let idle_rss = self.load_median(s, "idle", "/server/rss_kib");
         t.push((
-            format!("{} idle keep-alive connections: all kept", self.info.settings.idle_conns),
-            kept.map_or("not measured".into(), |k| format!("{k:.0} kept and still answering")),
+            format!(
+                "{} idle keep-alive connections: all kept",
+                self.info.settings.idle_conns
+            ),
+            kept.map_or("not measured".into(), |k| {
+                format!("{k:.0} kept and still answering")
+            }),
             kept.map(|k| k >= conns),
         ));
         t.push((
@@ -332,7 +389,10 @@ impl<'a> Results<'a> {
         let sse_p99 = self.load_median(s, "sse", "/fresh/p99_us");
         let sse_rss = self.load_median(s, "sse", "/server/peak_rss_kib");
         t.push((
-            format!("{} SSE clients: every event delivered", self.info.settings.sse_clients),
+            format!(
+                "{} SSE clients: every event delivered",
+                self.info.settings.sse_clients
+            ),
             match (delivered, expected) {
                 (Some(d), Some(e)) => format!("{d:.0} / {e:.0} (worst round)"),
                 _ => "not measured".into(),
@@ -364,14 +424,20 @@ impl<'a> Results<'a> {
         });
         let micro = |id: &str| self.micro(id);
         let router = "router dispatch at 10,000 routes within 2× of 10 routes";
-        t.push(match (micro("router_dispatch/10"), micro("router_dispatch/10000")) {
-            (Some(a), Some(b)) => (
-                router.into(),
-                format!("{a:.0} ns → {b:.0} ns = {:.2}×", b / a),
-                Some(b <= 2.0 * a),
-            ),
-            _ => (router.into(), "not measured (sutegi-microbench; full mode)".into(), None),
-        });
+        t.push(
+            match (micro("router_dispatch/10"), micro("router_dispatch/10000")) {
+                (Some(a), Some(b)) => (
+                    router.into(),
+                    format!("{a:.0} ns → {b:.0} ns = {:.2}×", b / a),
+                    Some(b <= 2.0 * a),
+                ),
+                _ => (
+                    router.into(),
+                    "not measured (sutegi-microbench; full mode)".into(),
+                    None,
+                ),
+            },
+        );
         let parse = "parse_request ≤ 1.5× httparse alone on a browser request (DECISIONS.md)";
         t.push(match (micro("parse/sutegi"), micro("parse/httparse")) {
             (Some(a), Some(b)) => (
@@ -379,10 +445,15 @@ impl<'a> Results<'a> {
                 format!("{a:.0} ns vs {b:.0} ns = {:.2}×", a / b),
                 Some(a <= 1.5 * b),
             ),
-            _ => (parse.into(), "not measured (sutegi-microbench; full mode)".into(), None),
+            _ => (
+                parse.into(),
+                "not measured (sutegi-microbench; full mode)".into(),
+                None,
+            ),
         });
         t.push((
-            "hello (min-size profile) ≤ 1.4× a std-only hello (DECISIONS.md; issue: ≤ 400 KB)".into(),
+            "hello (min-size profile) ≤ 1.4× a std-only hello (DECISIONS.md; issue: ≤ 400 KB)"
+                .into(),
             "measured outside bench/run".into(),
             None,
         ));
@@ -402,14 +473,21 @@ impl<'a> Results<'a> {
         let names = self.names();
         let mut md = String::new();
         let w = &mut md;
-        let _ = writeln!(w, "# Benchmarks: sutegi beside axum, actix-web, tiny_http and rouille\n");
+        let _ = writeln!(
+            w,
+            "# Benchmarks: sutegi beside axum, actix-web, tiny_http and rouille\n"
+        );
         let _ = writeln!(
             w,
             "Written by `bench/run`{} on {} ({:.0} min). Every server ran in every round, \
              in rotating order, on this one machine, each on a fresh loopback port; \
              figures are the median over {} round{} unless a column says otherwise. \
              `bench/README.md` explains each figure.\n",
-            if info.quick { " --quick (a smoke run: short and noisy)" } else { "" },
+            if info.quick {
+                " --quick (a smoke run: short and noisy)"
+            } else {
+                ""
+            },
             info.started_utc,
             info.elapsed_s / 60.0,
             info.rounds,
@@ -427,12 +505,21 @@ impl<'a> Results<'a> {
         );
         let _ = writeln!(w, "| server | what | `/events` |\n| --- | --- | --- |");
         for s in &info.servers {
-            let _ = writeln!(w, "| {} | {} | {} |", s.name, s.what, if s.streams { "streams" } else { "—" });
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} |",
+                s.name,
+                s.what,
+                if s.streams { "streams" } else { "—" }
+            );
         }
 
         // Sutegi's targets first: they are what the reader came for.
         if names.contains(&"sutegi") {
-            let _ = writeln!(w, "\n## sutegi's targets (issue 5, re-based by DECISIONS.md)\n");
+            let _ = writeln!(
+                w,
+                "\n## sutegi's targets (issue 5, re-based by DECISIONS.md)\n"
+            );
             let _ = writeln!(w, "| target | measured | holds |\n| --- | --- | --- |");
             for (what, measured, ok) in self.targets() {
                 let mark = match ok {
@@ -451,11 +538,21 @@ impl<'a> Results<'a> {
              `× axum`: the server's req/s over axum's in the same round, median over rounds. \
              CPU: the server's utime+stime over the run ÷ requests.\n"
         );
-        self.cell_table(w, &PLAIN.iter().map(|c| c.label()).collect::<Vec<_>>(), false);
-        let _ = writeln!(w, "\n### POST /echo (16 connections; MB/s = body bytes echoed per second, 10^6 B)\n");
+        self.cell_table(
+            w,
+            &PLAIN.iter().map(|c| c.label()).collect::<Vec<_>>(),
+            false,
+        );
+        let _ = writeln!(
+            w,
+            "\n### POST /echo (16 connections; MB/s = body bytes echoed per second, 10^6 B)\n"
+        );
         self.cell_table(w, &ECHO.iter().map(|c| c.label()).collect::<Vec<_>>(), true);
 
-        let _ = writeln!(w, "\n### 1 core vs 2 cores (`taskset`, /plaintext at 256 connections)\n");
+        let _ = writeln!(
+            w,
+            "\n### 1 core vs 2 cores (`taskset`, /plaintext at 256 connections)\n"
+        );
         let _ = writeln!(
             w,
             "The server is pinned with `taskset -c 1` (1 core) or `-c 0,1` (2 cores); wrk is not pinned, \
@@ -493,7 +590,10 @@ impl<'a> Results<'a> {
         );
         for n in &names {
             let i = self.info(n).expect("known server");
-            let cpu = |l: &str| self.cell_median(n, l, |c| c.cpu_us_per_req).map_or("-".into(), |v| format!("{v:.1}"));
+            let cpu = |l: &str| {
+                self.cell_median(n, l, |c| c.cpu_us_per_req)
+                    .map_or("-".into(), |v| format!("{v:.1}"))
+            };
             let _ = writeln!(
                 w,
                 "| {n} | {} | {} | {} | {} | {} | {} / {} | {} / {} |",
@@ -570,7 +670,11 @@ impl<'a> Results<'a> {
         for n in &names {
             if self.load_values(n, "sse").is_empty() {
                 let streams = self.info(n).is_some_and(|i| i.streams);
-                let _ = writeln!(w, "| {n} | {} | | | | | | | |", if streams { "not run" } else { "cannot stream" });
+                let _ = writeln!(
+                    w,
+                    "| {n} | {} | | | | | | | |",
+                    if streams { "not run" } else { "cannot stream" }
+                );
                 continue;
             }
             let _ = writeln!(
@@ -588,10 +692,16 @@ impl<'a> Results<'a> {
             );
         }
 
-        let _ = writeln!(w, "\n## Micro-benchmarks (`sutegi-microbench`, criterion)\n");
+        let _ = writeln!(
+            w,
+            "\n## Micro-benchmarks (`sutegi-microbench`, criterion)\n"
+        );
         match &info.micro {
             None => {
-                let _ = writeln!(w, "Not run (`--quick` or `--no-micro`): `cargo bench` in `bench/micro/`.");
+                let _ = writeln!(
+                    w,
+                    "Not run (`--quick` or `--no-micro`): `cargo bench` in `bench/micro/`."
+                );
             }
             Some(Err(e)) => {
                 let _ = writeln!(w, "Failed: {}", e.replace('\n', " "));
@@ -605,10 +715,21 @@ impl<'a> Results<'a> {
                      outside the timing); *matchit*: `at()` on the same table in matchit alone. *parse*: a \
                      430-byte Chromium `fetch` request with 13 headers.\n"
                 );
-                let _ = writeln!(w, "| routes | sutegi dispatch | matchit alone |\n| ---: | ---: | ---: |");
+                let _ = writeln!(
+                    w,
+                    "| routes | sutegi dispatch | matchit alone |\n| ---: | ---: | ---: |"
+                );
                 for n in ["10", "1000", "10000"] {
-                    let f = |g: &str| self.micro(&format!("{g}/{n}")).map_or("-".into(), |ns| format!("{ns:.0} ns"));
-                    let _ = writeln!(w, "| {n} | {} | {} |", f("router_dispatch"), f("router_matchit"));
+                    let f = |g: &str| {
+                        self.micro(&format!("{g}/{n}"))
+                            .map_or("-".into(), |ns| format!("{ns:.0} ns"))
+                    };
+                    let _ = writeln!(
+                        w,
+                        "| {n} | {} | {} |",
+                        f("router_dispatch"),
+                        f("router_matchit")
+                    );
                 }
                 let _ = writeln!(
                     w,
@@ -618,13 +739,19 @@ impl<'a> Results<'a> {
                 );
             }
         }
-        let _ = writeln!(w, "\n`examples/hello`'s size with the `min-size` profile is measured outside bench/run.");
+        let _ = writeln!(
+            w,
+            "\n`examples/hello`'s size with the `min-size` profile is measured outside bench/run."
+        );
 
         let failures = self.failures();
         let errors = self.errors();
         let _ = writeln!(w, "\n## Failures and errors\n");
         if failures.is_empty() && errors.is_empty() {
-            let _ = writeln!(w, "None: every server started, and no scenario saw an error.");
+            let _ = writeln!(
+                w,
+                "None: every server started, and no scenario saw an error."
+            );
         }
         for f in failures {
             let _ = writeln!(w, "- failure: {}", f.replace('\n', " "));
@@ -650,7 +777,11 @@ impl<'a> Results<'a> {
         let notes: Vec<String> = self
             .rounds
             .iter()
-            .flat_map(|r| r.notes.iter().map(move |n| format!("{} round {}: {n}", r.server, r.round)))
+            .flat_map(|r| {
+                r.notes
+                    .iter()
+                    .map(move |n| format!("{} round {}: {n}", r.server, r.round))
+            })
             .collect();
         if !notes.is_empty() {
             let _ = writeln!(w, "\nNotes:\n");
@@ -671,7 +802,11 @@ impl<'a> Results<'a> {
         for label in labels {
             for n in self.names() {
                 let Some(a) = self.rps(n, label) else {
-                    let _ = writeln!(w, "| {label} | {n} | not run | | | {}| | | | |", if echo { "| " } else { "" });
+                    let _ = writeln!(
+                        w,
+                        "| {label} | {n} | not run | | | {}| | | | |",
+                        if echo { "| " } else { "" }
+                    );
                     continue;
                 };
                 let _ = writeln!(
@@ -684,7 +819,8 @@ impl<'a> Results<'a> {
                     if echo {
                         format!(
                             "{} | ",
-                            self.cell_median(n, label, |c| c.mb_s).map_or("-".into(), mbs)
+                            self.cell_median(n, label, |c| c.mb_s)
+                                .map_or("-".into(), mbs)
                         )
                     } else {
                         String::new()
@@ -693,7 +829,8 @@ impl<'a> Results<'a> {
                     ms(self.cell_median(n, label, |c| Some(c.p99_us as f64))),
                     self.cell_errors(n, label),
                     ratio(self.ratio(n, BASE, label)),
-                    self.cell_median(n, label, |c| c.cpu_us_per_req).map_or("-".into(), |v| format!("{v:.1}")),
+                    self.cell_median(n, label, |c| c.cpu_us_per_req)
+                        .map_or("-".into(), |v| format!("{v:.1}")),
                 );
             }
         }
@@ -722,11 +859,15 @@ impl<'a> Results<'a> {
         };
         for c in PLAIN.iter().chain(CORES.iter()) {
             let l = c.label();
-            row(&mut s, &l, &|n| match (self.rps(n, &l), self.ratio(n, BASE, &l)) {
-                (Some(a), Some(r)) => format!("{} ({r:.2})", short(a.median)),
-                (Some(a), None) => short(a.median),
-                _ => "-".into(),
-            });
+            row(
+                &mut s,
+                &l,
+                &|n| match (self.rps(n, &l), self.ratio(n, BASE, &l)) {
+                    (Some(a), Some(r)) => format!("{} ({r:.2})", short(a.median)),
+                    (Some(a), None) => short(a.median),
+                    _ => "-".into(),
+                },
+            );
         }
         for c in ECHO {
             let l = c.label();
@@ -738,14 +879,23 @@ impl<'a> Results<'a> {
             ms(self.cell_median(n, "plaintext c256", |c| Some(c.p99_us as f64))) + " ms"
         });
         row(&mut s, "CPU µs/req pt c256", &|n| {
-            self.cell_median(n, "plaintext c256", |c| c.cpu_us_per_req).map_or("-".into(), |v| format!("{v:.1}"))
+            self.cell_median(n, "plaintext c256", |c| c.cpu_us_per_req)
+                .map_or("-".into(), |v| format!("{v:.1}"))
         });
         row(&mut s, "peak RSS c256", &|n| mib(self.hwm_c256(n)) + " MiB");
-        row(&mut s, "binary", &|n| self.info(n).and_then(|i| i.binary_bytes).map_or("-".into(), bytes));
-        row(&mut s, "clean build", &|n| match self.info(n).map(|i| &i.build) {
-            Some(Ok(secs)) => format!("{secs:.0} s"),
-            _ => "-".into(),
+        row(&mut s, "binary", &|n| {
+            self.info(n)
+                .and_then(|i| i.binary_bytes)
+                .map_or("-".into(), bytes)
         });
+        row(
+            &mut s,
+            "clean build",
+            &|n| match self.info(n).map(|i| &i.build) {
+                Some(Ok(secs)) => format!("{secs:.0} s"),
+                _ => "-".into(),
+            },
+        );
         row(&mut s, "idle kept/answer", &|n| {
             format!(
                 "{}/{}",
@@ -753,16 +903,25 @@ impl<'a> Results<'a> {
                 num(self.load_min(n, "idle", "/answered_after_hold"))
             )
         });
-        row(&mut s, "idle fresh p99", &|n| ms(self.load_median(n, "idle", "/fresh/p99_us")) + " ms");
-        row(&mut s, "idle RSS", &|n| mib(self.load_median(n, "idle", "/server/rss_kib")) + " MiB");
-        row(&mut s, "sse delivered", &|n| {
-            match (self.load_min(n, "sse", "/delivered"), self.load_min(n, "sse", "/expected")) {
-                (Some(d), Some(e)) => format!("{d:.0}/{e:.0}"),
-                _ => "-".into(),
-            }
+        row(&mut s, "idle fresh p99", &|n| {
+            ms(self.load_median(n, "idle", "/fresh/p99_us")) + " ms"
         });
-        row(&mut s, "sse fresh p99", &|n| ms(self.load_median(n, "sse", "/fresh/p99_us")) + " ms");
-        row(&mut s, "sse peak RSS", &|n| mib(self.load_median(n, "sse", "/server/peak_rss_kib")) + " MiB");
+        row(&mut s, "idle RSS", &|n| {
+            mib(self.load_median(n, "idle", "/server/rss_kib")) + " MiB"
+        });
+        row(&mut s, "sse delivered", &|n| match (
+            self.load_min(n, "sse", "/delivered"),
+            self.load_min(n, "sse", "/expected"),
+        ) {
+            (Some(d), Some(e)) => format!("{d:.0}/{e:.0}"),
+            _ => "-".into(),
+        });
+        row(&mut s, "sse fresh p99", &|n| {
+            ms(self.load_median(n, "sse", "/fresh/p99_us")) + " ms"
+        });
+        row(&mut s, "sse peak RSS", &|n| {
+            mib(self.load_median(n, "sse", "/server/peak_rss_kib")) + " MiB"
+        });
         if let Some(Ok(_)) = &self.info.micro {
             let f = |id: &str| self.micro(id).map_or("-".into(), |ns| format!("{ns:.0}"));
             let _ = writeln!(
@@ -777,7 +936,11 @@ impl<'a> Results<'a> {
             let targets = self.targets();
             let measured: Vec<_> = targets.iter().filter(|t| t.2.is_some()).collect();
             let met = measured.iter().filter(|t| t.2 == Some(true)).count();
-            let _ = writeln!(s, "sutegi targets met: {met} of {} measured", measured.len());
+            let _ = writeln!(
+                s,
+                "sutegi targets met: {met} of {} measured",
+                measured.len()
+            );
             for (what, m, ok) in &targets {
                 if *ok == Some(false) {
                     let _ = writeln!(s, "  missed: {what}: {m}");
@@ -793,7 +956,7 @@ fn rps(v: f64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

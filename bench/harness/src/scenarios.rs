@@ -188,7 +188,8 @@ pub fn run_round(set: &Settings, spec: &Spec, round: usize, rounds: usize) -> Se
     let _ = wrk(set, &mut srv, &PLAIN[0], 1, &log("wrk-warmup"));
     for def in PLAIN.iter().chain(ECHO.iter()) {
         if !srv.alive() {
-            out.failures.push(format!("{} died during the wrk cells", spec.name));
+            out.failures
+                .push(format!("{} died during the wrk cells", spec.name));
             break;
         }
         let wlog = log(&format!("wrk-{}", def.label().replace([' ', '/'], "_")));
@@ -196,8 +197,12 @@ pub fn run_round(set: &Settings, spec: &Spec, round: usize, rounds: usize) -> Se
             Ok(cell) => {
                 println!("{tag} {}", cell_line(&cell));
                 if cell.errors > 0 {
-                    out.errors
-                        .push(format!("{}: {} errors ({})", def.label(), cell.errors, cell.error_detail));
+                    out.errors.push(format!(
+                        "{}: {} errors ({})",
+                        def.label(),
+                        cell.errors,
+                        cell.error_detail
+                    ));
                 }
                 out.cells.push(cell);
             }
@@ -214,48 +219,68 @@ pub fn run_round(set: &Settings, spec: &Spec, round: usize, rounds: usize) -> Se
     finish(&mut srv, &mut out);
 
     // 2. idle connections.
-    load_phase(set, spec, &tag, &log("server-idle"), &mut out, "idle", |addr, pid| {
-        vec![
-            "idle".into(),
-            "--addr".into(),
-            addr.into(),
-            "--conns".into(),
-            set.idle_conns.to_string(),
-            "--hold".into(),
-            set.idle_hold_s.to_string(),
-            "--connect-secs".into(),
-            set.idle_connect_s.to_string(),
-            "--pid".into(),
-            pid.to_string(),
-        ]
-    });
-
-    // 3. SSE fan-out.
-    if spec.streams {
-        load_phase(set, spec, &tag, &log("server-sse"), &mut out, "sse", |addr, pid| {
+    load_phase(
+        set,
+        spec,
+        &tag,
+        &log("server-idle"),
+        &mut out,
+        "idle",
+        |addr, pid| {
             vec![
-                "sse".into(),
+                "idle".into(),
                 "--addr".into(),
                 addr.into(),
-                "--clients".into(),
-                set.sse_clients.to_string(),
-                "--events".into(),
-                set.sse_events.to_string(),
-                "--interval-ms".into(),
-                set.sse_interval_ms.to_string(),
+                "--conns".into(),
+                set.idle_conns.to_string(),
+                "--hold".into(),
+                set.idle_hold_s.to_string(),
+                "--connect-secs".into(),
+                set.idle_connect_s.to_string(),
                 "--pid".into(),
                 pid.to_string(),
             ]
-        });
+        },
+    );
+
+    // 3. SSE fan-out.
+    if spec.streams {
+        load_phase(
+            set,
+            spec,
+            &tag,
+            &log("server-sse"),
+            &mut out,
+            "sse",
+            |addr, pid| {
+                vec![
+                    "sse".into(),
+                    "--addr".into(),
+                    addr.into(),
+                    "--clients".into(),
+                    set.sse_clients.to_string(),
+                    "--events".into(),
+                    set.sse_events.to_string(),
+                    "--interval-ms".into(),
+                    set.sse_interval_ms.to_string(),
+                    "--pid".into(),
+                    pid.to_string(),
+                ]
+            },
+        );
     }
 
     // 4. One core, then two.
     for def in CORES {
-        let phase = format!("server-cores-{}", def.cpus.unwrap_or("all").replace(',', ""));
+        let phase = format!(
+            "server-cores-{}",
+            def.cpus.unwrap_or("all").replace(',', "")
+        );
         let mut srv = match server::start(spec, def.cpus, &log(&phase)) {
             Ok(s) => s,
             Err(e) => {
-                out.failures.push(format!("start pinned to {:?}: {e}", def.cpus));
+                out.failures
+                    .push(format!("start pinned to {:?}: {e}", def.cpus));
                 continue;
             }
         };
@@ -265,8 +290,12 @@ pub fn run_round(set: &Settings, spec: &Spec, round: usize, rounds: usize) -> Se
             Ok(cell) => {
                 println!("{tag} {}", cell_line(&cell));
                 if cell.errors > 0 {
-                    out.errors
-                        .push(format!("{}: {} errors ({})", def.label(), cell.errors, cell.error_detail));
+                    out.errors.push(format!(
+                        "{}: {} errors ({})",
+                        def.label(),
+                        cell.errors,
+                        cell.error_detail
+                    ));
                 }
                 out.cells.push(cell);
             }
@@ -351,7 +380,8 @@ fn load_phase(
             println!("{tag} {}", load_line(scenario, &json));
             if errors > 0 {
                 let fresh_failures = json["fresh"]["failures"].as_u64().unwrap_or(0);
-                let msg = format!(
+                let msg =
+                    format!(
                     "{scenario}: {errors} errors ({fresh_failures} fresh requests failed) {} {}",
                     json.get("failure_reasons").map_or(String::new(), |r| r.to_string()),
                     json["fresh"].get("failure_reasons").map_or(String::new(), |r| r.to_string()),
@@ -376,8 +406,14 @@ fn load_phase(
 }
 
 fn load_line(scenario: &str, j: &Value) -> String {
-    let ms = |v: &Value| v.as_f64().map_or("-".into(), |us| format!("{:.3}", us / 1000.0));
-    let mib = |v: &Value| v.as_f64().map_or("-".into(), |k| format!("{:.1}", k / 1024.0));
+    let ms = |v: &Value| {
+        v.as_f64()
+            .map_or("-".into(), |us| format!("{:.3}", us / 1000.0))
+    };
+    let mib = |v: &Value| {
+        v.as_f64()
+            .map_or("-".into(), |k| format!("{:.1}", k / 1024.0))
+    };
     let server = &j["server"];
     match scenario {
         "idle" => format!(
@@ -397,7 +433,13 @@ fn load_line(scenario: &str, j: &Value) -> String {
 
 /// Runs wrk for one cell against a running server and reads the server's
 /// CPU time and footprint around it.
-fn wrk(set: &Settings, srv: &mut Running, def: &CellDef, secs: u64, log: &Path) -> Result<Cell, String> {
+fn wrk(
+    set: &Settings,
+    srv: &mut Running,
+    def: &CellDef,
+    secs: u64,
+    log: &Path,
+) -> Result<Cell, String> {
     let url = format!("http://{}{}", srv.addr, def.path);
     let threads = set.wrk_threads.min(def.conns).max(1);
     let mut args = vec![
@@ -462,7 +504,11 @@ fn wrk(set: &Settings, srv: &mut Running, def: &CellDef, secs: u64, log: &Path) 
     };
     Ok(Cell {
         def: *def,
-        rps: if secs > 0.0 { requests as f64 / secs } else { 0.0 },
+        rps: if secs > 0.0 {
+            requests as f64 / secs
+        } else {
+            0.0
+        },
         requests,
         secs,
         bytes: n(&j["bytes"]),
@@ -471,8 +517,11 @@ fn wrk(set: &Settings, srv: &mut Running, def: &CellDef, secs: u64, log: &Path) 
         max_us: n(&j["latency_us"]["max"]),
         errors,
         error_detail,
-        mb_s: (def.body > 0 && secs > 0.0).then(|| (requests * def.body as u64) as f64 / secs / 1e6),
-        cpu_us_per_req: cpu_s.filter(|_| requests > 0).map(|c| c * 1e6 / requests as f64),
+        mb_s: (def.body > 0 && secs > 0.0)
+            .then(|| (requests * def.body as u64) as f64 / secs / 1e6),
+        cpu_us_per_req: cpu_s
+            .filter(|_| requests > 0)
+            .map(|c| c * 1e6 / requests as f64),
         cpu_s,
         threads_max: peak.threads,
         rss_max_kib: peak.rss_kib,
@@ -481,20 +530,31 @@ fn wrk(set: &Settings, srv: &mut Running, def: &CellDef, secs: u64, log: &Path) 
 
 /// Runs a tool and returns its parsed JSON stdout line and exit code
 /// (exit 1 means "ran, saw errors": the JSON says which).
-fn run_tool(bin: &Path, args: &[String], budget: Duration, log: &Path) -> Result<(Value, i32), String> {
+fn run_tool(
+    bin: &Path,
+    args: &[String],
+    budget: Duration,
+    log: &Path,
+) -> Result<(Value, i32), String> {
     let (stdout, code) = run_command(&bin.display().to_string(), args, budget, log)?;
     let line = stdout
         .lines()
         .rev()
         .find(|l| l.starts_with('{'))
         .ok_or_else(|| format!("exit {code}, no JSON result (see {})", log.display()))?;
-    let json = serde_json::from_str(line).map_err(|e| format!("bad JSON from the load tool: {e}"))?;
+    let json =
+        serde_json::from_str(line).map_err(|e| format!("bad JSON from the load tool: {e}"))?;
     Ok((json, code))
 }
 
 /// Runs a command with a watchdog; stdout is returned (and logged with
 /// stderr). Err when it cannot start, runs over `budget`, or dies by signal.
-pub fn run_command(program: &str, args: &[String], budget: Duration, log: &Path) -> Result<(String, i32), String> {
+pub fn run_command(
+    program: &str,
+    args: &[String],
+    budget: Duration,
+    log: &Path,
+) -> Result<(String, i32), String> {
     run_command_in(None, program, args, budget, log)
 }
 
@@ -528,7 +588,10 @@ pub fn run_command_in(
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!("{program} ran over {} s and was killed", budget.as_secs()));
+            return Err(format!(
+                "{program} ran over {} s and was killed",
+                budget.as_secs()
+            ));
         }
         thread::sleep(Duration::from_millis(50));
     };
@@ -537,7 +600,9 @@ pub fn run_command_in(
     let _ = std::fs::OpenOptions::new()
         .append(true)
         .open(log)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, format!("--- stdout ---\n{stdout}").as_bytes()));
+        .and_then(|mut f| {
+            std::io::Write::write_all(&mut f, format!("--- stdout ---\n{stdout}").as_bytes())
+        });
     let _ = std::fs::remove_file(&out_path);
     match status.code() {
         Some(code) => Ok((stdout, code)),

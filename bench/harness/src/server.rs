@@ -63,8 +63,20 @@ pub fn specs(bench_dir: &Path, repo_dir: &Path, sutegi_bin: &Path) -> Vec<Spec> 
         },
         peer("axum", "axum 0.8 on tokio", "peer-axum", "peer-axum", true),
         peer("actix", "actix-web 4", "peer-actix", "peer-actix", true),
-        peer("tiny_http", "tiny_http 0.12, 4 request threads", "peer-tiny-http", "peer-tiny-http", true),
-        peer("rouille", "rouille 3 (thread per request)", "peer-rouille", "peer-rouille", false),
+        peer(
+            "tiny_http",
+            "tiny_http 0.12, 4 request threads",
+            "peer-tiny-http",
+            "peer-tiny-http",
+            true,
+        ),
+        peer(
+            "rouille",
+            "rouille 3 (thread per request)",
+            "peer-rouille",
+            "peer-rouille",
+            false,
+        ),
     ]
 }
 
@@ -138,7 +150,11 @@ pub fn start(spec: &Spec, cpus: Option<&str>, log: &Path) -> Result<Running, Str
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {}
         }
-        if let Some(status) = running.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+        if let Some(status) = running
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+        {
             running.child = None;
             return Err(format!(
                 "{} exited ({status}) before printing its address; log {}:\n{}",

@@ -28,7 +28,8 @@ impl Args {
                 Some((k, v)) => (k.to_owned(), v.to_owned()),
                 None => (
                     key.to_owned(),
-                    argv.next().ok_or_else(|| format!("--{key} needs a value"))?,
+                    argv.next()
+                        .ok_or_else(|| format!("--{key} needs a value"))?,
                 ),
             };
             if opts.insert(key.clone(), value).is_some() {

@@ -99,7 +99,7 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
         "failure_reasons": s.reasons,
         "statuses": s.statuses,
         "req_per_s": rps,
-        "latency": s.latencies.to_json(),
+        "latency": s.latencies.json(),
         "errors": errors,
     });
     Ok(Outcome {

@@ -15,7 +15,8 @@ const MAX_HEAD: usize = 64 * 1024;
 /// A request head for `method path` on `host`, with an optional body
 /// length (sent as `Content-Length`), ending with the blank line.
 pub fn request_head(method: &str, path: &str, host: &str, body_len: Option<usize>) -> String {
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: sutegi-load\r\n");
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: sutegi-load\r\n");
     if let Some(len) = body_len {
         let _ = write!(
             head,
@@ -320,14 +321,16 @@ mod tests {
         assert!(r.is_done());
         assert_eq!(r.body_bytes, 3);
         let mut cut = ResponseReader::new(false);
-        cut.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc").unwrap();
+        cut.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc")
+            .unwrap();
         assert!(cut.eof().is_err());
     }
 
     #[test]
     fn interim_100_is_skipped() {
         let mut r = ResponseReader::new(false);
-        let resp = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+        let resp =
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
         assert!(r.feed(resp).unwrap());
         assert_eq!(r.status, 201);
     }

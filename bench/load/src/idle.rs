@@ -130,16 +130,31 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
     // 2. Every first request answered (or the budget spent).
     let answer_deadline = Instant::now() + answer_budget;
     while c.answered + c.bad_answers < connected && Instant::now() < answer_deadline {
-        pump(&mut pool, &mut buf, Duration::from_millis(100), &mut c, None)?;
+        pump(
+            &mut pool,
+            &mut buf,
+            Duration::from_millis(100),
+            &mut c,
+            None,
+        )?;
     }
     let unanswered = connected - c.answered - c.bad_answers;
-    eprintln!("idle: {} answered, holding for {:.0} s", c.answered, hold.as_secs_f64());
+    eprintln!(
+        "idle: {} answered, holding for {:.0} s",
+        c.answered,
+        hold.as_secs_f64()
+    );
 
     // 3. The hold: nobody sends; the probe times newcomers; the server is
     //    sampled every second and once more at the very end.
     let hold_start = Instant::now();
     let hold_end = hold_start + hold;
-    let probe = Probe::start(addr, &fresh_path, fresh_every, hold_end + Duration::from_secs(1));
+    let probe = Probe::start(
+        addr,
+        &fresh_path,
+        fresh_every,
+        hold_end + Duration::from_secs(1),
+    );
     let mut next_sample = hold_start;
     loop {
         let now = Instant::now();
@@ -178,7 +193,13 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
     }
     let verify_deadline = Instant::now() + Duration::from_secs(15);
     while c.verified + c.verify_failed < kept && Instant::now() < verify_deadline {
-        pump(&mut pool, &mut buf, Duration::from_millis(100), &mut c, None)?;
+        pump(
+            &mut pool,
+            &mut buf,
+            Duration::from_millis(100),
+            &mut c,
+            None,
+        )?;
     }
     let verify_missing = kept - c.verified - c.verify_failed;
     drop(pool);
@@ -222,7 +243,7 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
         "unexpected_data": c.unexpected_data,
         "answered_after_hold": c.verified,
         "failure_reasons": c.reasons,
-        "fresh": fresh.to_json(),
+        "fresh": fresh.json(),
         "server": watch.to_json(),
         "errors": errors,
     });
@@ -258,7 +279,11 @@ fn pump(
                         let closes = conn.reader.closes;
                         let verifying = conn.phase == Phase::Verifying;
                         conn.reader.reset();
-                        conn.phase = if verifying { Phase::Verified } else { Phase::Idle };
+                        conn.phase = if verifying {
+                            Phase::Verified
+                        } else {
+                            Phase::Idle
+                        };
                         match (verifying, ok) {
                             (false, true) => c.answered += 1,
                             (true, true) => c.verified += 1,

@@ -68,14 +68,15 @@ fn main() -> ExitCode {
         };
     }
     let nofile = sys::raise_nofile();
-    let outcome = args::Args::parse(argv.into_iter()).and_then(|args| match args.command.as_str() {
-        "idle" => idle::run(&args),
-        "sse" => sse::run(&args),
-        "slowloris" => slow::slowloris(&args),
-        "slow-reader" => slow::slow_reader(&args),
-        "fresh" => fresh::run(&args),
-        other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
-    });
+    let outcome =
+        args::Args::parse(argv.into_iter()).and_then(|args| match args.command.as_str() {
+            "idle" => idle::run(&args),
+            "sse" => sse::run(&args),
+            "slowloris" => slow::slowloris(&args),
+            "slow-reader" => slow::slow_reader(&args),
+            "fresh" => fresh::run(&args),
+            other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+        });
     match outcome {
         Ok(mut o) => {
             for line in &o.human {

@@ -69,10 +69,7 @@ impl<T> Pool<T> {
     }
 
     pub fn get_mut(&mut self, key: usize) -> Option<(&mut TcpStream, &mut T)> {
-        self.slots
-            .get_mut(key)?
-            .as_mut()
-            .map(|(s, d)| (s, d))
+        self.slots.get_mut(key)?.as_mut().map(|(s, d)| (s, d))
     }
 
     /// Closes a connection (our side), returning its state.

@@ -44,8 +44,8 @@ impl ProbeResult {
         }
     }
 
-    pub fn to_json(&mut self) -> Value {
-        let mut v = self.latencies.to_json();
+    pub fn json(&mut self) -> Value {
+        let mut v = self.latencies.json();
         v["failures"] = json!(self.failures);
         v["failure_reasons"] = json!(self.reasons);
         v
@@ -124,9 +124,11 @@ impl Probe {
 /// One request on a new connection; the status once the response is whole.
 pub fn one_request(addr: SocketAddr, head: &[u8]) -> Result<u16, String> {
     let start = Instant::now();
-    let mut s = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| format!("connect: {}", e.kind()))?;
+    let mut s =
+        TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| format!("connect: {}", e.kind()))?;
     let _ = s.set_nodelay(true);
-    s.write_all(head).map_err(|e| format!("write: {}", e.kind()))?;
+    s.write_all(head)
+        .map_err(|e| format!("write: {}", e.kind()))?;
     let mut reader = http::ResponseReader::new(false);
     let mut buf = [0u8; 16 * 1024];
     loop {

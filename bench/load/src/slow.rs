@@ -86,7 +86,8 @@ pub fn slowloris(args: &Args) -> Result<Outcome, String> {
         }
         if now >= next_byte {
             for (_, stream, l) in pool.iter_mut() {
-                if l.sent < head.len() && stream.write(&head[l.sent..=l.sent]).is_ok_and(|n| n == 1) {
+                if l.sent < head.len() && stream.write(&head[l.sent..=l.sent]).is_ok_and(|n| n == 1)
+                {
                     l.sent += 1;
                     if l.sent == head.len() {
                         heads_completed += 1;
@@ -155,10 +156,10 @@ pub fn slowloris(args: &Args) -> Result<Outcome, String> {
         "connect_failures": connect_failures,
         "ended_by_server": ended,
         "answers_by_status": answers,
-        "ended_after": cut_after.to_json(),
+        "ended_after": cut_after.json(),
         "still_open": still_open,
         "heads_completed": heads_completed,
-        "fresh": fresh.to_json(),
+        "fresh": fresh.json(),
         "server": watch.to_json(),
         "errors": errors,
     });
@@ -206,7 +207,10 @@ pub fn slow_reader(args: &Args) -> Result<Outcome, String> {
     let mut watch = ServerWatch::new(pid);
     while Instant::now() < end {
         watch.sample();
-        std::thread::sleep(end.saturating_duration_since(Instant::now()).min(Duration::from_secs(1)));
+        std::thread::sleep(
+            end.saturating_duration_since(Instant::now())
+                .min(Duration::from_secs(1)),
+        );
     }
     watch.sample();
     let mut fresh = probe.finish();
@@ -216,7 +220,10 @@ pub fn slow_reader(args: &Args) -> Result<Outcome, String> {
     let (mut cut, mut completed, mut bad_status) = (0u64, 0u64, 0u64);
     let drain_end = Instant::now() + drain;
     while pool.open() > 0 && Instant::now() < drain_end {
-        for key in pool.wait(Duration::from_millis(50)).map_err(|e| e.to_string())? {
+        for key in pool
+            .wait(Duration::from_millis(50))
+            .map_err(|e| e.to_string())?
+        {
             let read = pool.read(key, &mut buf);
             let Some((_, reader)) = pool.get_mut(key) else {
                 continue;
@@ -267,7 +274,7 @@ pub fn slow_reader(args: &Args) -> Result<Outcome, String> {
         "completed": completed,
         "still_fed": still_fed,
         "bad_status": bad_status,
-        "fresh": fresh.to_json(),
+        "fresh": fresh.json(),
         "server": watch.to_json(),
         "errors": errors,
     });

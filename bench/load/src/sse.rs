@@ -104,9 +104,7 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
     let fresh_path: String = args.get("fresh-path", "/plaintext".to_owned())?;
     let fresh_every = Duration::from_millis(args.get("fresh-interval-ms", 10)?);
     let ideal = Duration::from_millis(events.saturating_sub(1) * interval_ms);
-    let timeout = Duration::from_secs_f64(
-        args.get("timeout", ideal.as_secs_f64() + 60.0)?,
-    );
+    let timeout = Duration::from_secs_f64(args.get("timeout", ideal.as_secs_f64() + 60.0)?);
     let pid: Option<u32> = args.opt("pid")?;
     args.finish()?;
 
@@ -163,7 +161,13 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
             watch.sample();
             next_sample += Duration::from_millis(500);
         }
-        pump(&mut pool, &mut buf, Duration::from_millis(100), &mut t, events)?;
+        pump(
+            &mut pool,
+            &mut buf,
+            Duration::from_millis(100),
+            &mut t,
+            events,
+        )?;
     }
     let stalled = pool.open() as u64;
     for key in pool.keys() {
@@ -209,9 +213,9 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
         "connect_failures": t.connect_failures,
         "stalled": stalled,
         "failure_reasons": t.reasons,
-        "stream_time": t.stream_time.to_json(),
+        "stream_time": t.stream_time.json(),
         "ideal_stream_ms": ideal.as_millis() as u64,
-        "fresh": fresh.to_json(),
+        "fresh": fresh.json(),
         "server": watch.to_json(),
         "errors": errors,
     });
@@ -275,8 +279,8 @@ fn pump(
         let (next_id, delivered, id_errors) = (&mut c.next_id, &mut c.delivered, &mut c.id_errors);
         c.parser.feed(&body, |f| {
             let id = f.id.as_deref().and_then(|s| s.parse::<u64>().ok());
-            let well_formed = f.event.as_deref() == Some("tick")
-                && id.is_some_and(|i| f.data == i.to_string());
+            let well_formed =
+                f.event.as_deref() == Some("tick") && id.is_some_and(|i| f.data == i.to_string());
             if well_formed && id == Some(*next_id) {
                 *delivered += 1;
                 *next_id += 1;

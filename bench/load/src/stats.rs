@@ -39,7 +39,7 @@ impl Latencies {
     }
 
     /// `{count, p50_us, p90_us, p99_us, max_us}` (nulls when empty).
-    pub fn to_json(&mut self) -> Value {
+    pub fn json(&mut self) -> Value {
         json!({
             "count": self.len(),
             "p50_us": self.percentile(50.0),

@@ -42,7 +42,10 @@ const SIZES: [usize; 3] = [10, 1_000, 10_000];
 fn parse(bytes: &[u8]) -> Request {
     match parse_request(&mut &bytes[..], &Limits::default()) {
         Ok(Some(Incoming::Request(r))) => r,
-        other => panic!("the benchmark request did not parse: {:?}", other.map(|o| o.is_some())),
+        other => panic!(
+            "the benchmark request did not parse: {:?}",
+            other.map(|o| o.is_some())
+        ),
     }
 }
 
@@ -57,7 +60,11 @@ fn router_dispatch(c: &mut Criterion) {
         let target = format!("GET /r{}/items/42 HTTP/1.1\r\nHost: x\r\n\r\n", n / 2).into_bytes();
         assert_eq!(handler.handle(parse(&target)).status(), 200);
         group.bench_with_input(BenchmarkId::from_parameter(n), &target, |b, target| {
-            b.iter_batched(|| parse(target), |req| handler.handle(req), BatchSize::SmallInput)
+            b.iter_batched(
+                || parse(target),
+                |req| handler.handle(req),
+                BatchSize::SmallInput,
+            )
         });
     }
     group.finish();
@@ -68,7 +75,9 @@ fn router_matchit(c: &mut Criterion) {
     for n in SIZES {
         let mut router = matchit::Router::new();
         for i in 0..n {
-            router.insert(format!("/r{i}/items/{{id}}"), i).expect("distinct routes");
+            router
+                .insert(format!("/r{i}/items/{{id}}"), i)
+                .expect("distinct routes");
         }
         let path = format!("/r{}/items/42", n / 2);
         group.bench_with_input(BenchmarkId::from_parameter(n), &path, |b, path| {

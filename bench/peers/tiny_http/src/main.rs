@@ -17,12 +17,7 @@
 //! Usage: `peer-tiny-http [ADDR]` (default `127.0.0.1:8080`; port 0 picks
 //! one); prints `listening on http://ADDR` once bound.
 
-use std::{
-    io::Write,
-    sync::Arc,
-    thread,
-    time::Duration,
-};
+use std::{io::Write, sync::Arc, thread, time::Duration};
 
 use serde::Serialize;
 use tiny_http::{Header, Method, Request, Response, Server};
