@@ -927,12 +927,11 @@ fn pipelined_requests_are_answered_in_order() {
     conn.assert_closed("a pipelined Connection: close");
 }
 
-/// Known bug (server core): a request pipelined behind a streamed response
-/// is not answered until more bytes arrive on the connection. After the
-/// stream's closing chunk the connection is parked waiting to read, while
-/// the pipelined request already sits in its buffer.
+/// Regression: a request pipelined behind a streamed response was not
+/// answered until more bytes arrived on the connection (after the stream's
+/// closing chunk the connection waited to read, while the pipelined request
+/// already sat in its buffer).
 #[test]
-#[ignore = "bug: requests pipelined behind a stream hang (see the doc comment)"]
 fn requests_pipelined_behind_a_stream_are_answered() {
     let api = Api::start();
     for stream in ["/stream?n=2", "/events?n=1", "/stream?n=0"] {
@@ -946,8 +945,7 @@ fn requests_pipelined_behind_a_stream_are_answered() {
     }
 }
 
-/// Known bugs (server core), each a malformed head that gets the wrong
-/// answer today; the cases move to the tables above once fixed.
+/// Regressions: malformed heads that got the wrong answer.
 /// - A space inside the target (`GET /plain text HTTP/1.1`) is a 505, as
 ///   if `text` were the version: an invalid request line is a 400 (RFC
 ///   9112 §3).
@@ -956,8 +954,7 @@ fn requests_pipelined_behind_a_stream_are_answered() {
 ///   says a bare CR anywhere in the head is a 400, which is known as soon
 ///   as a CR is followed by anything but LF.
 #[test]
-#[ignore = "bug: malformed heads with the wrong status (see the doc comment)"]
-fn malformed_heads_that_get_the_wrong_status_today() {
+fn malformed_heads_that_once_got_the_wrong_status() {
     run_refusals(vec![
         bad(
             "a space inside the target",

@@ -240,6 +240,15 @@ impl RequestDecoder {
                     let searched_to = (*scanned).min(rest.len());
                     let has_line_feed = rest[searched_to..].contains(&b'\n');
                     if !has_line_feed {
+                        // A CR followed by anything but LF can never become
+                        // a line end: refuse now rather than at the deadline.
+                        let tail = &rest[searched_to.saturating_sub(1)..];
+                        if tail
+                            .windows(2)
+                            .any(|pair| pair[0] == b'\r' && pair[1] != b'\n')
+                        {
+                            return Err(Refusal::BadRequest("a bare CR in the request head"));
+                        }
                         *scanned = rest.len();
                         check_partial_head(rest, limits)?;
                         return Ok(Step {
@@ -681,8 +690,12 @@ fn refusal_for(error: httparse::Error, head: &[u8], limits: &Limits) -> Refusal 
             // A well-formed `HTTP/x.y` we do not speak is a 505; garbage is a 400.
             let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
             let line = head[..line_end].trim_ascii();
+            // `GET /a b HTTP/1.1` ends with a fine version, but its request
+            // line has four parts: malformed (400), not a version we lack.
+            let parts = line.split(|&b| b == b' ').count();
             let token = line.rsplit(|&b| b == b' ').next().unwrap_or(b"");
-            if token.len() == 8
+            if parts == 3
+                && token.len() == 8
                 && token.starts_with(b"HTTP/")
                 && token[5].is_ascii_digit()
                 && token[6] == b'.'

@@ -514,11 +514,20 @@ impl Conn {
     }
 
     /// After a stream ended cleanly on a persistent connection: the socket
-    /// comes back non-blocking, waiting for the next request.
-    pub(crate) fn resume_after_stream(&mut self, limits: &Limits) -> io::Result<()> {
+    /// comes back non-blocking, and says what to wait for. Requests
+    /// pipelined behind the stream are already here, so waiting for new
+    /// bytes would leave them unanswered: the connection then waits for
+    /// writability instead, which is immediate, and its next turn answers
+    /// them from `pending`.
+    pub(crate) fn resume_after_stream(&mut self, limits: &Limits) -> io::Result<Interest> {
         self.socket.set_nonblocking(true)?;
-        self.wait_for(Wait::Idle, limits);
-        Ok(())
+        if self.pending.is_empty() {
+            self.wait_for(Wait::Idle, limits);
+            Ok(Interest::Read)
+        } else {
+            self.wait_for(Wait::Head, limits);
+            Ok(Interest::Write)
+        }
     }
 
     pub(crate) fn peer(&self) -> SocketAddr {

@@ -277,8 +277,9 @@ enum Slot {
 
 /// How a stream left its connection.
 enum StreamEnd {
-    /// Ended with the closing chunk on a persistent connection.
-    Reuse(Box<Conn>),
+    /// Ended with the closing chunk on a persistent connection, which waits
+    /// for this next.
+    Reuse(Box<Conn>, Interest),
     Close(Box<Conn>),
 }
 
@@ -535,7 +536,7 @@ impl<H: Handler> Shared<H> {
                 let next = shared.run_stream(conn, job);
                 shared.streams.fetch_sub(1, Ordering::SeqCst);
                 match next {
-                    StreamEnd::Reuse(conn) => shared.park(key, conn, Interest::Read),
+                    StreamEnd::Reuse(conn, interest) => shared.park(key, conn, interest),
                     StreamEnd::Close(conn) => {
                         let _ = conn.socket.shutdown(Shutdown::Both);
                         shared.close(key, conn);
@@ -618,8 +619,8 @@ impl<H: Handler> Shared<H> {
         }
         if clean_end && keep && chunked && self.phase() < Phase::Closing {
             let mut conn = conn;
-            if conn.resume_after_stream(&self.limits).is_ok() {
-                return StreamEnd::Reuse(conn);
+            if let Ok(interest) = conn.resume_after_stream(&self.limits) {
+                return StreamEnd::Reuse(conn, interest);
             }
             return key_closer(conn);
         }

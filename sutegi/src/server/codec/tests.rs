@@ -78,6 +78,8 @@ const TABLE: &[(&str, &[u8], u16)] = &[
     ("NUL in a value", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\0c\r\n\r\n", 400),
     ("bare CR in a value", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\rc\r\n\r\n", 400),
     ("bare CR in the request line", b"GET /\r HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    ("bare CRs and no LF at all", b"GET / HTTP/1.1\rHost: a\r\r", 400),
+    ("space inside the target", b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     ("control byte in target", b"GET /a\x01b HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     ("target not starting with /", b"GET users HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     ("asterisk form for OPTIONS", b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 200),
