@@ -946,11 +946,11 @@ fn requests_pipelined_behind_a_stream_are_answered() {
 }
 
 /// Regressions: malformed heads that got the wrong answer.
-/// - A space inside the target (`GET /plain text HTTP/1.1`) is a 505, as
+/// - A space inside the target (`GET /plain text HTTP/1.1`) was a 505, as
 ///   if `text` were the version: an invalid request line is a 400 (RFC
 ///   9112 §3).
 /// - Bare CRs used as line ends with no LF at all (`GET / HTTP/1.1\rHost:
-///   t\r\r`) wait for the 10 s head deadline and get a 408; DECISIONS.md
+///   t\r\r`) waited for the 10 s head deadline and got a 408; DECISIONS.md
 ///   says a bare CR anywhere in the head is a 400, which is known as soon
 ///   as a CR is followed by anything but LF.
 #[test]
