@@ -33,7 +33,10 @@ commands (defaults in brackets):
                reports how many the server kept and fresh-request latency.
   sse          --clients [1000] --events [50] --interval-ms [100]
                --path [/events] --timeout SECS [ideal + 60]
-               N SSE clients count every event and check ids are 0,1,2...
+               --reconnect N [0] --reconnect-delay-ms [100]
+               N SSE clients count every event and check ids are 0,1,2...;
+               with --reconnect, a stream that ends early is resumed
+               with Last-Event-ID (up to N times per client).
   slowloris    --conns [200] --secs [15] --byte-interval-ms [100]
                --pad [200] --path [/plaintext]
                trickle request heads a byte at a time.

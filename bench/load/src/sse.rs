@@ -9,6 +9,13 @@
 //! that completed / were cut / got a bad status, each stream's duration
 //! against the ideal `(events-1) × interval`, fresh latencies, and the
 //! server's RSS and threads sampled while the streams ran.
+//!
+//! `--reconnect N` lets each client reconnect up to N times when its stream
+//! ends or is cut before the last event (or a reconnect fails to connect),
+//! after `--reconnect-delay-ms`, sending `Last-Event-ID` with the last id
+//! it saw, as `EventSource` does; the ids must still run 0, 1, 2… across
+//! the connections, so a lost or repeated event is an id error. A bad
+//! status is not retried (`EventSource` gives up on one too).
 
 use std::{
     io::Write,
@@ -93,6 +100,88 @@ struct Client {
     delivered: u64,
     id_errors: u64,
     opened: Instant,
+    reconnects: u32,
+}
+
+impl Client {
+    fn new(opened: Instant) -> Client {
+        Client {
+            reader: ResponseReader::new(true),
+            parser: SseParser::default(),
+            next_id: 0,
+            delivered: 0,
+            id_errors: 0,
+            opened,
+            reconnects: 0,
+        }
+    }
+}
+
+/// The request head, with `Last-Event-ID` when resuming after `last`.
+fn stream_head(target: &str, host: &str, last: Option<u64>) -> String {
+    let mut head = http::request_head("GET", target, host, None);
+    if let Some(id) = last {
+        head.truncate(head.len() - 2);
+        head.push_str(&format!("Last-Event-ID: {id}\r\n\r\n"));
+    }
+    head
+}
+
+/// Clients waiting to reconnect (`--reconnect`).
+struct Retry {
+    max: u32,
+    delay: Duration,
+    addr: std::net::SocketAddr,
+    target: String,
+    waiting: Vec<(Instant, Client)>,
+}
+
+impl Retry {
+    /// Schedules a reconnect if the client has one left; else hands it back.
+    fn offer(&mut self, mut c: Client, t: &mut Tally, why: String) -> Option<Client> {
+        if c.reconnects >= self.max {
+            return Some(c);
+        }
+        c.reconnects += 1;
+        t.reconnects += 1;
+        t.note(format!("reconnected after: {why}"));
+        // A frame cut in the middle is dropped, as EventSource drops it.
+        c.reader = ResponseReader::new(true);
+        c.parser = SseParser::default();
+        self.waiting.push((Instant::now() + self.delay, c));
+        None
+    }
+
+    /// Reconnects the clients whose delay is over.
+    fn connect_due(&mut self, pool: &mut Pool<Client>, t: &mut Tally) -> Result<(), String> {
+        let now = Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
+        self.waiting = later;
+        for (_, c) in due {
+            let last = c.next_id.checked_sub(1);
+            let head = stream_head(&self.target, &self.addr.to_string(), last);
+            match pool::connect(self.addr, Duration::from_secs(5)).and_then(|mut s| {
+                s.write_all(head.as_bytes())?;
+                Ok(s)
+            }) {
+                Ok(s) => {
+                    pool.insert(s, c).map_err(|e| e.to_string())?;
+                }
+                Err(e) => {
+                    let why = format!("reconnect: {}", e.kind());
+                    if let Some(c) = self.offer(c, t, why.clone()) {
+                        t.truncated += 1;
+                        t.note(why);
+                        t.delivered += c.delivered;
+                        t.id_errors += c.id_errors;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 pub fn run(args: &Args) -> Result<Outcome, String> {
@@ -105,6 +194,8 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
     let fresh_every = Duration::from_millis(args.get("fresh-interval-ms", 10)?);
     let ideal = Duration::from_millis(events.saturating_sub(1) * interval_ms);
     let timeout = Duration::from_secs_f64(args.get("timeout", ideal.as_secs_f64() + 60.0)?);
+    let reconnect: u32 = args.get("reconnect", 0)?;
+    let reconnect_delay = Duration::from_millis(args.get("reconnect-delay-ms", 100)?);
     let pid: Option<u32> = args.opt("pid")?;
     args.finish()?;
 
@@ -112,7 +203,14 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
     let deadline = started + timeout;
     let sep = if path.contains('?') { '&' } else { '?' };
     let target = format!("{path}{sep}n={events}&interval_ms={interval_ms}");
-    let head = http::request_head("GET", &target, &addr.to_string(), None);
+    let head = stream_head(&target, &addr.to_string(), None);
+    let mut retry = Retry {
+        max: reconnect,
+        delay: reconnect_delay,
+        addr,
+        target: target.clone(),
+        waiting: Vec::new(),
+    };
     let mut pool: Pool<Client> = Pool::new().map_err(|e| e.to_string())?;
     let mut watch = ServerWatch::new(pid);
     let probe = Probe::start(addr, &fresh_path, fresh_every, deadline);
@@ -130,15 +228,8 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
             Ok(s)
         }) {
             Ok(s) => {
-                let client = Client {
-                    reader: ResponseReader::new(true),
-                    parser: SseParser::default(),
-                    next_id: 0,
-                    delivered: 0,
-                    id_errors: 0,
-                    opened,
-                };
-                pool.insert(s, client).map_err(|e| e.to_string())?;
+                pool.insert(s, Client::new(opened))
+                    .map_err(|e| e.to_string())?;
             }
             Err(e) => {
                 t.connect_failures += 1;
@@ -146,35 +237,49 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
             }
         }
         if i % 128 == 127 {
-            pump(&mut pool, &mut buf, Duration::ZERO, &mut t, events)?;
+            pump(
+                &mut pool,
+                &mut buf,
+                Duration::ZERO,
+                &mut t,
+                events,
+                &mut retry,
+            )?;
         }
     }
     eprintln!(
         "sse: {} of {clients} clients connected in {:.1} s, streaming {events} events every {interval_ms} ms",
-        pool.open() + t.finished(),
+        pool.open() + t.finished() + retry.waiting.len(),
         started.elapsed().as_secs_f64()
     );
 
     let mut next_sample = Instant::now();
-    while pool.open() > 0 && Instant::now() < deadline {
+    while (pool.open() > 0 || !retry.waiting.is_empty()) && Instant::now() < deadline {
         if Instant::now() >= next_sample {
             watch.sample();
             next_sample += Duration::from_millis(500);
         }
+        retry.connect_due(&mut pool, &mut t)?;
+        let wait = if retry.waiting.is_empty() { 100 } else { 20 };
         pump(
             &mut pool,
             &mut buf,
-            Duration::from_millis(100),
+            Duration::from_millis(wait),
             &mut t,
             events,
+            &mut retry,
         )?;
     }
-    let stalled = pool.open() as u64;
+    let stalled = (pool.open() + retry.waiting.len()) as u64;
     for key in pool.keys() {
         if let Some(c) = pool.remove(key) {
             t.delivered += c.delivered;
             t.id_errors += c.id_errors;
         }
+    }
+    for (_, c) in std::mem::take(&mut retry.waiting) {
+        t.delivered += c.delivered;
+        t.id_errors += c.id_errors;
     }
     if stalled > 0 {
         t.note("stream still open at the deadline".into());
@@ -190,8 +295,8 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
             t.delivered, t.id_errors
         ),
         format!(
-            "sse: {} complete, {} cut short, {} bad status, {} connect failures, {stalled} stalled; stream time {} (ideal {} ms)",
-            t.complete, t.truncated, t.bad_status, t.connect_failures,
+            "sse: {} complete, {} cut short, {} bad status, {} connect failures, {stalled} stalled, {} reconnects; stream time {} (ideal {} ms)",
+            t.complete, t.truncated, t.bad_status, t.connect_failures, t.reconnects,
             t.stream_time.human(),
             ideal.as_millis()
         ),
@@ -212,6 +317,8 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
         "bad_status": t.bad_status,
         "connect_failures": t.connect_failures,
         "stalled": stalled,
+        "reconnect": reconnect,
+        "reconnects": t.reconnects,
         "failure_reasons": t.reasons,
         "stream_time": t.stream_time.json(),
         "ideal_stream_ms": ideal.as_millis() as u64,
@@ -235,6 +342,7 @@ struct Tally {
     truncated: u64,
     bad_status: u64,
     connect_failures: u64,
+    reconnects: u64,
     stream_time: Latencies,
     reasons: std::collections::BTreeMap<String, u64>,
 }
@@ -257,6 +365,7 @@ fn pump(
     timeout: Duration,
     t: &mut Tally,
     events: u64,
+    retry: &mut Retry,
 ) -> Result<(), String> {
     for key in pool.wait(timeout).map_err(|e| e.to_string())? {
         let read = pool.read(key, buf);
@@ -296,23 +405,33 @@ fn pump(
             Ok(false) => {}
             Ok(true) => {
                 let c = pool.remove(key).expect("open");
-                if c.delivered + c.id_errors >= events {
+                if c.delivered + c.id_errors >= events || c.next_id >= events {
                     t.complete += 1;
                 } else {
+                    let Some(c) = retry.offer(c, t, "stream ended early".into()) else {
+                        continue;
+                    };
                     t.truncated += 1;
                     t.note("stream ended early".into());
+                    t.delivered += c.delivered;
+                    t.id_errors += c.id_errors;
+                    continue;
                 }
                 t.stream_time.record(c.opened.elapsed());
                 t.delivered += c.delivered;
                 t.id_errors += c.id_errors;
             }
             Err(e) => {
-                t.truncated += 1;
-                t.note(match read {
+                let why = match read {
                     Read1::Error(_) => format!("{e} ({})", read.ending()),
                     _ => e,
-                });
+                };
                 let c = pool.remove(key).expect("open");
+                let Some(c) = retry.offer(c, t, why.clone()) else {
+                    continue;
+                };
+                t.truncated += 1;
+                t.note(why);
                 t.delivered += c.delivered;
                 t.id_errors += c.id_errors;
             }
@@ -324,6 +443,14 @@ fn pump(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resuming_head_carries_last_event_id() {
+        let head = stream_head("/events?n=5", "127.0.0.1:1", Some(7));
+        assert!(head.starts_with("GET /events?n=5 HTTP/1.1\r\n"));
+        assert!(head.ends_with("\r\nLast-Event-ID: 7\r\n\r\n"));
+        assert!(!stream_head("/events", "h", None).contains("Last-Event-ID"));
+    }
 
     #[test]
     fn frames_split_anywhere_and_comments_ignored() {
