@@ -84,7 +84,7 @@ http {{
         "~^2\\d\\d [^,]*$" 0;
         default 1;
     }}
-    log_format sutegi '$time_iso8601 "$request" $status up=[$upstream_addr] '
+    log_format sutegi '$msec "$request" $status up=[$upstream_addr] '
                       'up_status=[$upstream_status] up_time=[$upstream_response_time] rt=$request_time';
     access_log {dir}/notable.log sutegi if=$sutegi_notable;
 
