@@ -15,7 +15,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::num::NonZeroUsize;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use polling::{Event, Events, Poller};
@@ -35,7 +35,7 @@ use super::write::{encode_head, Framing};
 /// `usize::MAX` for its own wake-ups.)
 const LISTENER_KEY: usize = usize::MAX - 1;
 /// How often the supervisor checks the shutdown flag and sweeps deadlines.
-const TICK: Duration = Duration::from_millis(50);
+const TICK: Duration = Duration::from_millis(10);
 /// How often parked connections are swept for passed deadlines.
 const SWEEP_EVERY: Duration = Duration::from_millis(200);
 /// How long accepting pauses when the process is out of file descriptors.
@@ -196,10 +196,13 @@ impl Server {
             poller,
             listener: Mutex::new(Some(self.listener)),
             conns: Mutex::new(Slab::new()),
-            ready: Mutex::new(ReadyQueue {
-                events: Events::with_capacity(NonZeroUsize::new(256).unwrap_or(NonZeroUsize::MIN)),
-                queue: VecDeque::new(),
-            }),
+            dispatch: Mutex::new(Dispatch::default()),
+            wake: Condvar::new(),
+            events: Mutex::new(Events::with_capacity(
+                NonZeroUsize::new(256).unwrap_or(NonZeroUsize::MIN),
+            )),
+            workers: self.workers,
+            parallelism: std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
             phase: AtomicU8::new(Phase::Serving as u8),
             stop_streams: Arc::new(AtomicBool::new(false)),
             streams: AtomicUsize::new(0),
@@ -283,11 +286,26 @@ enum StreamEnd {
     Close(Box<Conn>),
 }
 
-struct ReadyQueue {
-    events: Events,
-    /// Readiness the leader learned beyond the one it serves itself; the
-    /// next worker to lead takes from here before waiting again.
+/// How workers share the readiness set: at most one waits on it (the
+/// leader, holding no lock while it does), what it learns goes into one
+/// queue, and awake workers take from the queue before anyone sleeps.
+///
+/// Waking a sleeping worker costs two futex calls and a context switch, so
+/// a sleeper is woken only when the queue has work and fewer workers are
+/// awake than the cores can run (plus one, to lead): on a busy server the
+/// awake workers drain the queue themselves. A worker stuck in a slow
+/// handler still counts as awake; the supervisor's tick wakes a sleeper for
+/// work left queued, so blocking handlers cannot starve it.
+#[derive(Default)]
+struct Dispatch {
     queue: VecDeque<Event>,
+    /// A worker is waiting on the readiness set.
+    leading: bool,
+    /// Workers asleep on `wake`.
+    sleeping: usize,
+    /// Sleepers signalled but not yet running, so one burst does not wake
+    /// them all.
+    waking: usize,
 }
 
 #[derive(Default)]
@@ -306,7 +324,12 @@ struct Shared<H> {
     poller: Poller,
     listener: Mutex<Option<TcpListener>>,
     conns: Mutex<Slab<Slot>>,
-    ready: Mutex<ReadyQueue>,
+    dispatch: Mutex<Dispatch>,
+    wake: Condvar,
+    /// The leader's event buffer (only ever locked by the leader).
+    events: Mutex<Events>,
+    workers: usize,
+    parallelism: usize,
     phase: AtomicU8,
     /// Read by every stream sink: once set, the next sink call fails.
     stop_streams: Arc<AtomicBool>,
@@ -360,26 +383,66 @@ impl<H: Handler> Shared<H> {
         }
     }
 
-    /// Leader/follower: the worker holding `ready` takes a queued event or
-    /// waits on the readiness set; the others wait for the lock.
+    /// The next readiness to serve: from the queue, or by leading (waiting
+    /// on the readiness set), or after sleeping until there is work. `None`
+    /// once the server stops.
     fn next_event(&self) -> Option<Event> {
-        let mut ready = lock(&self.ready);
+        let mut dispatch = lock(&self.dispatch);
         loop {
             if self.phase() == Phase::Stopped {
                 return None;
             }
-            if let Some(event) = ready.queue.pop_front() {
+            if let Some(event) = dispatch.queue.pop_front() {
+                if !dispatch.queue.is_empty() {
+                    self.wake_helper(&mut dispatch);
+                }
                 return Some(event);
             }
-            let ReadyQueue { events, queue } = &mut *ready;
-            events.clear();
-            match self.poller.wait(events, None) {
-                Ok(_) => queue.extend(events.iter()),
-                Err(error) => {
-                    log::error!("waiting for readiness failed: {error}");
-                    std::thread::sleep(TICK);
-                }
+            if !dispatch.leading {
+                dispatch.leading = true;
+                drop(dispatch);
+                let learned = {
+                    let mut events = lock(&self.events);
+                    events.clear();
+                    match self.poller.wait(&mut events, None) {
+                        Ok(_) => events.iter().collect::<Vec<Event>>(),
+                        Err(error) => {
+                            log::error!("waiting for readiness failed: {error}");
+                            std::thread::sleep(TICK);
+                            Vec::new()
+                        }
+                    }
+                };
+                dispatch = lock(&self.dispatch);
+                dispatch.leading = false;
+                dispatch.queue.extend(learned);
+                // Someone must lead while this worker serves what it learned.
+                self.wake_helper(&mut dispatch);
+                continue;
             }
+            dispatch.sleeping += 1;
+            dispatch = self.wake.wait(dispatch).unwrap_or_else(|p| p.into_inner());
+            dispatch.sleeping -= 1;
+            dispatch.waking = dispatch.waking.saturating_sub(1);
+        }
+    }
+
+    /// Wakes one sleeping worker if fewer are awake than can run.
+    fn wake_helper(&self, dispatch: &mut Dispatch) {
+        let awake = self.workers - dispatch.sleeping + dispatch.waking;
+        if dispatch.sleeping > dispatch.waking && awake <= self.parallelism {
+            dispatch.waking += 1;
+            self.wake.notify_one();
+        }
+    }
+
+    /// The supervisor's rescue: work queued while every awake worker is
+    /// busy (in slow handlers, say) gets a sleeper.
+    fn wake_for_queued_work(&self) {
+        let mut dispatch = lock(&self.dispatch);
+        if !dispatch.queue.is_empty() && dispatch.sleeping > dispatch.waking {
+            dispatch.waking += 1;
+            self.wake.notify_one();
         }
     }
 
@@ -629,6 +692,7 @@ impl<H: Handler> Shared<H> {
 
     /// The supervisor's periodic work: deadlines and accept back-off.
     fn tick(&self) {
+        self.wake_for_queued_work();
         let now = Instant::now();
         let resume = {
             let mut accept = lock(&self.accept);
@@ -746,6 +810,10 @@ impl<H: Handler> Shared<H> {
         }
         self.set_phase(Phase::Stopped);
         let _ = self.poller.notify();
+        {
+            let _dispatch = lock(&self.dispatch);
+            self.wake.notify_all();
+        }
         let stuck = pool.join_within(Duration::from_secs(1));
         if stuck > 0 {
             log::warn!("{stuck} worker(s) were still busy when the server stopped");
