@@ -19,11 +19,13 @@
       The API through http.client on ONE keep-alive connection (GET, HEAD,
       chunked POST, JSON POST, a 400, a short SSE stream read whole).
 
-  clients.py post-probe --addr HOST:PORT --secs S --conns C
-      C threads sending `POST /echo` in a loop on keep-alive http.client
-      connections for S seconds; counts answers by status and failures by
-      reason. Used to measure what a rolling restart does to requests that
-      a proxy must never replay.
+  clients.py post-probe --addr HOST:PORT --secs S --conns C --slow-conns K
+      C threads sending `POST /echo` back to back and K more sending
+      `POST /slow?ms=100` (the api's "slow non-idempotent request that a
+      restart must not lose"), each in a loop on its own keep-alive
+      http.client connection for S seconds; counts
+      answers by result and failures by reason. Used to measure what a
+      rolling restart does to requests that a proxy must never replay.
 
 Every command prints one JSON line on stdout (`"ok"` says whether its
 checks held) and exits 0 when ok, 1 when not, 2 on bad usage.
@@ -376,7 +378,7 @@ def http_client(args):
 def post_probe(args):
     host, port = split_addr(args.addr)
     end = time.monotonic() + args.secs
-    results = Counter()
+    results = Counter()  # by "PATH result"
     examples = []
     lock = threading.Lock()
 
@@ -386,13 +388,14 @@ def post_probe(args):
         while time.monotonic() < end and n < 100_000:
             n += 1
             body = f"post {worker}-{n}".encode()
+            path, want = ("/echo", body) if worker < args.conns else ("/slow?ms=100", b"slept 100")
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection(host, port, timeout=10)
-                conn.request("POST", "/echo", body=body, headers={"Content-Type": "text/plain"})
+                conn.request("POST", path, body=body, headers={"Content-Type": "text/plain"})
                 resp = conn.getresponse()
                 data = resp.read()
-                key = "200" if resp.status == 200 and data == body else f"status {resp.status}"
+                key = "200" if resp.status == 200 and data == want else f"status {resp.status}"
                 if resp.will_close:
                     conn.close()
                     conn = None
@@ -401,17 +404,19 @@ def post_probe(args):
                 if conn is not None:
                     conn.close()
                 conn = None
+            ok = key == "200"
+            key = f"{path.split('?')[0]} 200" if ok else f"{path}: {key}"
             with lock:
                 results[key] += 1
-                if key != "200" and len(examples) < 5:
-                    examples.append(f"sent POST /echo {body!r}, received {key} at t={args.secs - (end - time.monotonic()):.2f}s")
+                if not ok and len(examples) < 5:
+                    examples.append(f"sent POST {path} {body!r}, received {key} at t={args.secs - (end - time.monotonic()):.2f}s")
 
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(args.conns)]
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(args.conns + args.slow_conns)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=args.secs + 15)
-    failed = sum(v for k, v in results.items() if k != "200")
+    failed = sum(v for k, v in results.items() if not (k.startswith("/") and k.endswith(" 200") and ":" not in k))
     out = {"addr": args.addr, "requests": sum(results.values()), "failed": failed,
            "by_result": dict(results), "examples": examples, "ok": failed == 0}
     print(json.dumps(out))
@@ -440,7 +445,8 @@ def main():
     d = sub.add_parser("post-probe")
     d.add_argument("--addr", required=True)
     d.add_argument("--secs", type=float, default=10)
-    d.add_argument("--conns", type=int, default=4)
+    d.add_argument("--conns", type=int, default=2)
+    d.add_argument("--slow-conns", type=int, default=2)
     args = p.parse_args()
     fn = {"inflight": inflight, "sse-timing": sse_timing, "http-client": http_client, "post-probe": post_probe}[args.cmd]
     sys.exit(fn(args))
