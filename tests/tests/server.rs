@@ -583,3 +583,40 @@ fn shutdown_ends_open_streams_cleanly() {
     assert!(events > 0 && events < 1000, "{events} events");
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
+
+#[test]
+fn a_second_server_binds_beside_the_first_with_reuse_port() {
+    let first = Server::bind("127.0.0.1:0").unwrap().reuse_port(true);
+    let addr = first.local_addr().unwrap();
+    assert!(
+        std::net::TcpListener::bind(addr).is_err(),
+        "a plain bind must find the port taken"
+    );
+    // What a restarting process does: bind beside the old one, serve, and
+    // let the old one drain.
+    let second = Server::bind_reuse_port(addr).expect("binding beside a SO_REUSEPORT listener");
+    assert_eq!(second.local_addr().unwrap(), addr);
+    let mut servers = Vec::new();
+    for server in [first, second] {
+        let flag = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&flag);
+        servers.push((
+            flag,
+            std::thread::spawn(move || server.serve_until(app, &stop)),
+        ));
+    }
+    for _ in 0..20 {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        assert_eq!(read_response(&mut BufReader::new(stream)).unwrap().0, 200);
+    }
+    for (flag, thread) in servers {
+        flag.store(true, Ordering::SeqCst);
+        thread.join().unwrap().unwrap();
+    }
+}

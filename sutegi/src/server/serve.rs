@@ -95,13 +95,25 @@ impl Server {
     /// to the hard one, as Go's runtime does, since every connection is a
     /// file descriptor.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Server> {
+        Server::bind_with(addr, false)
+    }
+
+    /// Binds with `SO_REUSEPORT` from the start: what a new process uses to
+    /// bind beside a running one (which also set it) during a restart, since
+    /// [`bind`](Server::bind) would find the port taken. The kernel then
+    /// spreads new connections over both until the old one drains.
+    pub fn bind_reuse_port(addr: impl ToSocketAddrs) -> io::Result<Server> {
+        Server::bind_with(addr, true)
+    }
+
+    fn bind_with(addr: impl ToSocketAddrs, reuse_port: bool) -> io::Result<Server> {
         raise_open_file_limit();
         let addr = addr
             .to_socket_addrs()?
             .next()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind"))?;
         Ok(Server {
-            listener: bind_listener(addr, false)?,
+            listener: bind_listener(addr, reuse_port)?,
             limits: Limits::default(),
             workers: default_workers(),
             handle_signals: true,
@@ -129,7 +141,9 @@ impl Server {
     }
 
     /// Opens the socket with `SO_REUSEPORT`, so a new process can bind beside
-    /// this one during a restart. Rebinds the same address.
+    /// this one during a restart (with [`bind_reuse_port`](Server::bind_reuse_port)).
+    /// Rebinds the same address; a port another process holds needs
+    /// `bind_reuse_port` instead, as the first plain bind fails.
     pub fn reuse_port(mut self, reuse: bool) -> Server {
         match self.listener.local_addr().and_then(|addr| {
             // Close the old socket first: it holds the port without the flag.
