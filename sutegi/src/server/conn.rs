@@ -159,7 +159,7 @@ pub(crate) enum Next {
 pub(crate) struct Turn<'a, H> {
     pub(crate) handler: &'a H,
     pub(crate) limits: &'a Limits,
-    /// True once shutdown has closed the listener: every response closes.
+    /// True once shutdown has begun: every response closes its connection.
     /// Asked after the handler returns, so requests in flight when shutdown
     /// begins are answered with `Connection: close` too.
     pub(crate) closing: &'a dyn Fn() -> bool,

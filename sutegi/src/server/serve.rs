@@ -275,9 +275,9 @@ fn raise_open_file_limit() {
 enum Phase {
     Serving = 0,
     /// Shutdown began: health routes answer 503, the listener still accepts
-    /// during the drain delay.
+    /// during the drain delay, and every response closes its connection.
     Draining = 1,
-    /// The listener is closed; every response closes its connection.
+    /// The listener is closed.
     Closing = 2,
     /// Workers leave.
     Stopped = 3,
@@ -473,7 +473,11 @@ impl<H: Handler> Shared<H> {
             }
         };
         let may_stream = || self.streams.load(Ordering::SeqCst) < self.limits.max_streams;
-        let closing = || self.phase() >= Phase::Closing;
+        // From SIGTERM on, every response closes its connection: a proxy
+        // then retires each upstream connection at a response boundary during
+        // the drain delay, instead of finding it closed under a request it
+        // just sent (which it cannot replay if that was a POST).
+        let closing = || self.phase() >= Phase::Draining;
         let mut turn = Turn {
             handler: &self.handler,
             limits: &self.limits,
