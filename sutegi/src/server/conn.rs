@@ -357,7 +357,7 @@ impl Conn {
                         self.pending = turn.scratch.filled().to_vec();
                         turn.scratch.clear();
                     }
-                    self = self.answer(turn, *request)?;
+                    self = self.answer(turn, request)?;
                     turn.scratch.extend_from_slice(&self.pending);
                     self.pending = Vec::new();
                 }

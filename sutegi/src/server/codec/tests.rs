@@ -27,7 +27,7 @@ fn decode_split(bytes: &[u8], cuts: &[usize], limits: &Limits) -> Result<Option<
         let step = decoder.feed(&buffer, limits, &|_, _| None)?;
         buffer.drain(..step.consumed);
         if let Outcome::Request(request) = step.outcome {
-            return Ok(Some(*request));
+            return Ok(Some(request));
         }
     }
     Ok(None)
@@ -79,6 +79,11 @@ const TABLE: &[(&str, &[u8], u16)] = &[
     ("bare CR in a value", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\rc\r\n\r\n", 400),
     ("bare CR in the request line", b"GET /\r HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     ("bare CRs and no LF at all", b"GET / HTTP/1.1\rHost: a\r\r", 400),
+    ("CR CR LF after a value", b"GET / HTTP/1.1\r\nHost: a\r\r\n\r\n", 400),
+    ("CR CR LF after the request line", b"GET / HTTP/1.1\r\r\nHost: a\r\n\r\n", 400),
+    ("bare CR in a field name", b"GET / HTTP/1.1\r\nHo\rst: a\r\n\r\n", 400),
+    ("bare CR before the final LF", b"GET / HTTP/1.1\r\nHost: a\r\n\r\r\n", 400),
+    ("bare CR at the start of a value", b"GET / HTTP/1.1\r\nHost: \ra\r\n\r\n", 400),
     ("space inside the target", b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     ("control byte in target", b"GET /a\x01b HTTP/1.1\r\nHost: a\r\n\r\n", 400),
     ("target not starting with /", b"GET users HTTP/1.1\r\nHost: a\r\n\r\n", 400),
