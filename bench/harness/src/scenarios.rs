@@ -120,6 +120,8 @@ pub struct Cell {
     pub cpu_s: Option<f64>,
     pub threads_max: u64,
     pub rss_max_kib: u64,
+    /// Listen-queue overflows on the machine during the run.
+    pub listen_overflows: Option<u64>,
 }
 
 /// Everything one server produced in one round.
@@ -410,6 +412,7 @@ fn load_line(scenario: &str, j: &Value) -> String {
         v.as_f64()
             .map_or("-".into(), |us| format!("{:.3}", us / 1000.0))
     };
+    let int = |v: &Value| v.as_u64().map_or("-".into(), |n| n.to_string());
     let mib = |v: &Value| {
         v.as_f64()
             .map_or("-".into(), |k| format!("{:.1}", k / 1024.0))
@@ -417,16 +420,16 @@ fn load_line(scenario: &str, j: &Value) -> String {
     let server = &j["server"];
     match scenario {
         "idle" => format!(
-            "idle {} conns: {} answered, {} kept after {} s, fresh p50 {} ms p99 {} ms, RSS {} MiB, {} thr, {} errors",
-            j["conns"], j["answered"], j["kept"], j["hold_s"],
+            "idle {} conns: {} answered, {} open after {} s, {} answering, fresh p50 {} ms p99 {} ms, RSS {} MiB, {} thr, {} errors",
+            j["conns"], j["answered"], j["kept"], j["hold_s"], j["answered_after_hold"],
             ms(&j["fresh"]["p50_us"]), ms(&j["fresh"]["p99_us"]),
-            mib(&server["rss_kib"]), server["threads"], j["errors"]
+            mib(&server["rss_kib"]), int(&server["threads"]), j["errors"]
         ),
         _ => format!(
             "sse {}x{}@{}ms: {}/{} events, fresh p50 {} ms p99 {} ms, RSS {} MiB, {} thr, {} errors",
             j["clients"], j["events"], j["interval_ms"], j["delivered"], j["expected"],
             ms(&j["fresh"]["p50_us"]), ms(&j["fresh"]["p99_us"]),
-            mib(&server["peak_rss_kib"]), server["threads"], j["errors"]
+            mib(&server["peak_rss_kib"]), int(&server["threads"]), j["errors"]
         ),
     }
 }
@@ -475,8 +478,13 @@ fn wrk(
         })
     };
     let cpu0 = server::cpu_seconds(srv.pid);
+    let overflows0 = server::listen_overflows();
     let result = run_command("wrk", &args, Duration::from_secs(secs + 30), log);
     let cpu1 = server::cpu_seconds(srv.pid);
+    let listen_overflows = match (overflows0, server::listen_overflows()) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
     stop.store(true, Ordering::Relaxed);
     let peak = sampler.join().unwrap_or_default();
     let (stdout, _) = result?;
@@ -492,12 +500,19 @@ fn wrk(
     let e = &j["errors"];
     let kinds = ["connect", "read", "write", "status", "timeout"];
     let errors: u64 = kinds.iter().map(|k| n(&e[*k])).sum();
-    let error_detail = kinds
+    let mut error_detail = kinds
         .iter()
         .filter(|k| n(&e[**k]) > 0)
         .map(|k| format!("{k} {}", n(&e[*k])))
         .collect::<Vec<_>>()
         .join(", ");
+    // wrk counts a connection still waiting to connect as a timeout at each
+    // 2 s check; overflowing listen queues are the usual reason.
+    if let Some(o) = listen_overflows.filter(|&o| o > 0 && errors > 0) {
+        error_detail.push_str(&format!(
+            "; {o} listen-queue overflows on the machine meanwhile"
+        ));
+    }
     let cpu_s = match (cpu0, cpu1) {
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
@@ -525,6 +540,7 @@ fn wrk(
         cpu_s,
         threads_max: peak.threads,
         rss_max_kib: peak.rss_kib,
+        listen_overflows,
     })
 }
 

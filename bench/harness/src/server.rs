@@ -280,3 +280,17 @@ pub fn tail(path: &Path, n: usize) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The machine's count of connections dropped because a listen queue was
+/// full (`TcpExt: ListenOverflows` in `/proc/net/netstat`). System-wide, so
+/// read around one wrk run it tells whether wrk's "timeouts" were
+/// connections that never got accepted.
+pub fn listen_overflows() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/net/netstat").ok()?;
+    let mut lines = text.lines().filter(|l| l.starts_with("TcpExt:"));
+    let (names, values) = (lines.next()?, lines.next()?);
+    let i = names
+        .split_whitespace()
+        .position(|n| n == "ListenOverflows")?;
+    values.split_whitespace().nth(i)?.parse().ok()
+}
