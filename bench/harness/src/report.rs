@@ -586,7 +586,7 @@ impl<'a> Results<'a> {
         );
         let _ = writeln!(
             w,
-            "| server | binary | clean build | peak RSS c256 | peak RSS with echo | threads | CPU µs/req plaintext c16 / c256 | json c16 / c256 |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            "| server | binary | clean build | peak RSS c256, MiB | peak RSS with echo, MiB | threads | CPU µs/req plaintext c16 / c256 | json c16 / c256 |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
         for n in &names {
             let i = self.info(n).expect("known server");
@@ -627,7 +627,7 @@ impl<'a> Results<'a> {
         );
         let _ = writeln!(
             w,
-            "| server | answered | kept | answering | closed by server (first after) | fresh p50 | fresh p99 | RSS held | threads | errors |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            "| server | answered | kept | answering | closed by server (first after) | fresh p50 ms | fresh p99 ms | RSS held, MiB | threads | errors |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
         for n in &names {
             if self.load_values(n, "idle").is_empty() {
@@ -665,7 +665,7 @@ impl<'a> Results<'a> {
         );
         let _ = writeln!(
             w,
-            "| server | delivered / expected | id errors | stream p99 | fresh p50 | fresh p99 | peak RSS | threads | errors |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            "| server | delivered / expected | id errors | stream p99 ms | fresh p50 ms | fresh p99 ms | peak RSS, MiB | threads | errors |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
         for n in &names {
             if self.load_values(n, "sse").is_empty() {
@@ -795,7 +795,7 @@ impl<'a> Results<'a> {
     fn cell_table(&self, w: &mut String, labels: &[String], echo: bool) {
         let _ = writeln!(
             w,
-            "| cell | server | req/s | min–max | spread | {}p50 | p99 | errors | × axum | CPU µs/req |\n| --- | --- | ---: | ---: | ---: | {}---: | ---: | ---: | ---: | ---: |",
+            "| cell | server | req/s | min–max | spread | {}p50 ms | p99 ms | errors | × axum | CPU µs/req |\n| --- | --- | ---: | ---: | ---: | {}---: | ---: | ---: | ---: | ---: |",
             if echo { "MB/s | " } else { "" },
             if echo { "---: | " } else { "" }
         );
