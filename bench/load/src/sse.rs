@@ -8,7 +8,11 @@
 //! Reported: events delivered in order against expected, id errors, clients
 //! that completed / were cut / got a bad status, each stream's duration
 //! against the ideal `(events-1) × interval`, fresh latencies, and the
-//! server's RSS and threads sampled while the streams ran.
+//! server's RSS and threads sampled while the streams ran. Fresh latencies
+//! come in two sets: `fresh`, once every stream has delivered its first
+//! event (the streaming the scenario is about), and `fresh_connecting`,
+//! while the N clients connect (a storm of new streams, reported apart so
+//! one does not hide the other).
 //!
 //! `--reconnect N` lets each client reconnect up to N times when its stream
 //! ends or is cut before the last event (or a reconnect fails to connect),
@@ -213,7 +217,10 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
     };
     let mut pool: Pool<Client> = Pool::new().map_err(|e| e.to_string())?;
     let mut watch = ServerWatch::new(pid);
-    let probe = Probe::start(addr, &fresh_path, fresh_every, deadline);
+    // Two probes: one while the clients connect (a storm of new streams),
+    // and the reported one while they stream, started once every stream
+    // has delivered its first event.
+    let connecting_probe = Probe::start(addr, &fresh_path, fresh_every, deadline);
     let mut buf = vec![0u8; 64 * 1024];
     let mut t = Tally::default();
 
@@ -253,6 +260,28 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
         started.elapsed().as_secs_f64()
     );
 
+    let all_started = Instant::now() + ideal.min(Duration::from_secs(10));
+    while Instant::now() < all_started
+        && pool
+            .iter_mut()
+            .any(|(_, _, c)| c.delivered == 0 && c.reconnects == 0)
+    {
+        pump(
+            &mut pool,
+            &mut buf,
+            Duration::from_millis(10),
+            &mut t,
+            events,
+            &mut retry,
+        )?;
+    }
+    let mut connecting = connecting_probe.finish();
+    eprintln!(
+        "sse: every stream started {:.1} s after the first connect",
+        started.elapsed().as_secs_f64()
+    );
+    let probe = Probe::start(addr, &fresh_path, fresh_every, deadline);
+
     let mut next_sample = Instant::now();
     while (pool.open() > 0 || !retry.waiting.is_empty()) && Instant::now() < deadline {
         if Instant::now() >= next_sample {
@@ -288,7 +317,7 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
 
     let expected = clients as u64 * events;
     let missing = expected.saturating_sub(t.delivered);
-    let errors = missing + t.id_errors + fresh.failures;
+    let errors = missing + t.id_errors + fresh.failures + connecting.failures;
     let human = vec![
         format!(
             "sse: {clients} clients x {events} events @ {interval_ms} ms from {addr}: {} of {expected} events delivered in order, {} id errors",
@@ -300,7 +329,8 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
             t.stream_time.human(),
             ideal.as_millis()
         ),
-        format!("sse: {}", fresh.human()),
+        format!("sse: while streaming: {}", fresh.human()),
+        format!("sse: while connecting: {}", connecting.human()),
         format!("sse: {}", watch.human()),
     ];
     let json = json!({
@@ -323,6 +353,7 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
         "stream_time": t.stream_time.json(),
         "ideal_stream_ms": ideal.as_millis() as u64,
         "fresh": fresh.json(),
+        "fresh_connecting": connecting.json(),
         "server": watch.to_json(),
         "errors": errors,
     });
