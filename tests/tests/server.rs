@@ -531,6 +531,36 @@ fn a_client_that_reads_nothing_does_not_hold_a_worker() {
 }
 
 #[test]
+fn handlers_blocked_in_slow_calls_do_not_starve_other_requests() {
+    // Eight workers, of which only a few are awake at a time: seven slow
+    // requests occupy every awake worker and more, yet a plain request sent
+    // behind them is answered long before they finish.
+    let running = Running::start(Limits::default(), 8);
+    let slow: Vec<_> = (0..7)
+        .map(|_| {
+            let mut stream = running.connect();
+            std::thread::spawn(move || {
+                stream
+                    .write_all(b"GET /slow?ms=1500 HTTP/1.1\r\nHost: t\r\n\r\n")
+                    .unwrap();
+                read_response(&mut BufReader::new(stream)).unwrap().0
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..5 {
+        let started = Instant::now();
+        let (status, _, body) = get(&running, "/plaintext");
+        assert_eq!((status, body.as_slice()), (200, &b"Hello, World!"[..]));
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(500), "answered after {took:?}");
+    }
+    for client in slow {
+        assert_eq!(client.join().unwrap(), 200);
+    }
+}
+
+#[test]
 fn serve_until_drains_fifty_in_flight_requests_with_none_lost() {
     let running = Running::start(Limits::default(), 8);
     let answered = Arc::new(AtomicUsize::new(0));

@@ -15,7 +15,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::num::NonZeroUsize;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use polling::{Event, Events, Poller};
@@ -211,7 +211,6 @@ impl Server {
             listener: Mutex::new(Some(self.listener)),
             conns: Mutex::new(Slab::new()),
             dispatch: Mutex::new(Dispatch::default()),
-            wake: Condvar::new(),
             events: Mutex::new(Events::with_capacity(
                 NonZeroUsize::new(256).unwrap_or(NonZeroUsize::MIN),
             )),
@@ -308,18 +307,44 @@ enum StreamEnd {
 /// a sleeper is woken only when the queue has work and fewer workers are
 /// awake than the cores can run (plus one, to lead): on a busy server the
 /// awake workers drain the queue themselves. A worker stuck in a slow
-/// handler still counts as awake; the supervisor's tick wakes a sleeper for
-/// work left queued, so blocking handlers cannot starve it.
+/// handler still counts as awake; the supervisor's tick wakes a sleeper when
+/// work waited a whole tick or nobody led for one, so blocking handlers
+/// cannot starve the rest.
+///
+/// Sleepers wake last-in first-out: the worker that went to sleep most
+/// recently has a warm cache and a short sleep behind it, and on a steady
+/// load the same few workers keep serving while the rest stay asleep,
+/// instead of every worker taking turns (which lengthened the slowest
+/// requests' wait for a core).
 #[derive(Default)]
 struct Dispatch {
     queue: VecDeque<Event>,
     /// A worker is waiting on the readiness set.
     leading: bool,
-    /// Workers asleep on `wake`.
-    sleeping: usize,
-    /// Sleepers signalled but not yet running, so one burst does not wake
-    /// them all.
-    waking: usize,
+    /// Workers asleep, the most recent last.
+    sleepers: Vec<Arc<Sleeper>>,
+    /// Events taken from the queue so far.
+    taken: u64,
+    /// The count `taken` must reach for every event queued at the last tick
+    /// to have been taken.
+    taken_by_next_tick: u64,
+    /// Turns at leading so far.
+    leads: u64,
+    /// `leads` at the last tick.
+    leads_at_last_tick: u64,
+}
+
+/// A sleeping worker's wake-up call.
+struct Sleeper {
+    thread: std::thread::Thread,
+    woken: AtomicBool,
+}
+
+impl Sleeper {
+    fn wake(&self) {
+        self.woken.store(true, Ordering::Release);
+        self.thread.unpark();
+    }
 }
 
 #[derive(Default)]
@@ -339,7 +364,6 @@ struct Shared<H> {
     listener: Mutex<Option<TcpListener>>,
     conns: Mutex<Slab<Slot>>,
     dispatch: Mutex<Dispatch>,
-    wake: Condvar,
     /// The leader's event buffer (only ever locked by the leader).
     events: Mutex<Events>,
     workers: usize,
@@ -401,12 +425,17 @@ impl<H: Handler> Shared<H> {
     /// on the readiness set), or after sleeping until there is work. `None`
     /// once the server stops.
     fn next_event(&self) -> Option<Event> {
+        let me = Arc::new(Sleeper {
+            thread: std::thread::current(),
+            woken: AtomicBool::new(false),
+        });
         let mut dispatch = lock(&self.dispatch);
         loop {
             if self.phase() == Phase::Stopped {
                 return None;
             }
             if let Some(event) = dispatch.queue.pop_front() {
+                dispatch.taken += 1;
                 if !dispatch.queue.is_empty() {
                     self.wake_helper(&mut dispatch);
                 }
@@ -414,6 +443,7 @@ impl<H: Handler> Shared<H> {
             }
             if !dispatch.leading {
                 dispatch.leading = true;
+                dispatch.leads += 1;
                 drop(dispatch);
                 let learned = {
                     let mut events = lock(&self.events);
@@ -434,30 +464,47 @@ impl<H: Handler> Shared<H> {
                 self.wake_helper(&mut dispatch);
                 continue;
             }
-            dispatch.sleeping += 1;
-            dispatch = self.wake.wait(dispatch).unwrap_or_else(|p| p.into_inner());
-            dispatch.sleeping -= 1;
-            dispatch.waking = dispatch.waking.saturating_sub(1);
+            me.woken.store(false, Ordering::Relaxed);
+            dispatch.sleepers.push(Arc::clone(&me));
+            drop(dispatch);
+            // `park` may return spuriously; only `Sleeper::wake` ends it.
+            while !me.woken.load(Ordering::Acquire) {
+                std::thread::park();
+            }
+            dispatch = lock(&self.dispatch);
         }
     }
 
     /// Wakes one sleeping worker if fewer are awake than can run.
     fn wake_helper(&self, dispatch: &mut Dispatch) {
-        let awake = self.workers - dispatch.sleeping + dispatch.waking;
-        if dispatch.sleeping > dispatch.waking && awake <= self.parallelism {
-            dispatch.waking += 1;
-            self.wake.notify_one();
+        let awake = self.workers - dispatch.sleepers.len();
+        if awake <= self.parallelism {
+            Self::wake_one(dispatch);
         }
     }
 
-    /// The supervisor's rescue: work queued while every awake worker is
-    /// busy (in slow handlers, say) gets a sleeper.
-    fn wake_for_queued_work(&self) {
-        let mut dispatch = lock(&self.dispatch);
-        if !dispatch.queue.is_empty() && dispatch.sleeping > dispatch.waking {
-            dispatch.waking += 1;
-            self.wake.notify_one();
+    /// Wakes the most recent sleeper, if any.
+    fn wake_one(dispatch: &mut Dispatch) {
+        if let Some(sleeper) = dispatch.sleepers.pop() {
+            sleeper.wake();
         }
+    }
+
+    /// The supervisor's rescue: when an event has waited in the queue for a
+    /// whole tick, or nobody has led for a whole tick (so nobody learns of
+    /// new work), every awake worker is busy (in slow handlers, say), and a
+    /// sleeper is woken. Waking one merely because the queue is not empty
+    /// would, under steady load, wake every worker in turn: more runnable
+    /// threads than cores, each request waiting longer for a core.
+    fn wake_for_stalled_work(&self) {
+        let mut dispatch = lock(&self.dispatch);
+        let queue_stalled = dispatch.taken < dispatch.taken_by_next_tick;
+        let leaderless = !dispatch.leading && dispatch.leads == dispatch.leads_at_last_tick;
+        if queue_stalled || leaderless {
+            Self::wake_one(&mut dispatch);
+        }
+        dispatch.taken_by_next_tick = dispatch.taken + dispatch.queue.len() as u64;
+        dispatch.leads_at_last_tick = dispatch.leads;
     }
 
     fn serve_connection(self: &Arc<Self>, key: usize, scratch: &mut ReadBuffer, out: &mut Vec<u8>) {
@@ -710,7 +757,7 @@ impl<H: Handler> Shared<H> {
 
     /// The supervisor's periodic work: deadlines and accept back-off.
     fn tick(&self) {
-        self.wake_for_queued_work();
+        self.wake_for_stalled_work();
         let now = Instant::now();
         let resume = {
             let mut accept = lock(&self.accept);
@@ -829,8 +876,10 @@ impl<H: Handler> Shared<H> {
         self.set_phase(Phase::Stopped);
         let _ = self.poller.notify();
         {
-            let _dispatch = lock(&self.dispatch);
-            self.wake.notify_all();
+            let mut dispatch = lock(&self.dispatch);
+            while !dispatch.sleepers.is_empty() {
+                Self::wake_one(&mut dispatch);
+            }
         }
         let stuck = pool.join_within(Duration::from_secs(1));
         if stuck > 0 {
