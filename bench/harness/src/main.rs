@@ -43,6 +43,13 @@ usage: bench/run [--quick] [options]   (bench/run builds, then runs sutegi-bench
   --sutegi-bin PATH       (default: <repo>/target/release/examples/api)
   --sutegi-unavailable WHY   do not run sutegi; report WHY (bench/run passes
                           this when examples/api failed to build)
+  --hello-bin PATH        sutegi's hello, min-size profile (default:
+                          <repo>/target/min-size/examples/hello)
+  --std-hello-bin PATH    the std-only hello, min-size profile (default:
+                          <bench-dir>/target/min-size/std-hello)
+  --hello-unavailable WHY, --std-hello-unavailable WHY
+                          do not measure that binary; report WHY (bench/run
+                          passes these when its min-size build failed)
   --bench-dir DIR --repo DIR   (default: found from this executable)";
 
 struct Options {
@@ -60,6 +67,10 @@ struct Options {
     out: Option<PathBuf>,
     sutegi_bin: Option<PathBuf>,
     sutegi_unavailable: Option<String>,
+    hello_bin: Option<PathBuf>,
+    std_hello_bin: Option<PathBuf>,
+    hello_unavailable: Option<String>,
+    std_hello_unavailable: Option<String>,
     bench_dir: PathBuf,
     repo: Option<PathBuf>,
 }
@@ -88,6 +99,10 @@ fn parse_options(argv: &[String]) -> Result<Options, String> {
         out: None,
         sutegi_bin: None,
         sutegi_unavailable: None,
+        hello_bin: None,
+        std_hello_bin: None,
+        hello_unavailable: None,
+        std_hello_unavailable: None,
         bench_dir: default_bench,
         repo: None,
     };
@@ -118,6 +133,10 @@ fn parse_options(argv: &[String]) -> Result<Options, String> {
             "--out" => o.out = Some(val()?.into()),
             "--sutegi-bin" => o.sutegi_bin = Some(val()?.into()),
             "--sutegi-unavailable" => o.sutegi_unavailable = Some(val()?),
+            "--hello-bin" => o.hello_bin = Some(val()?.into()),
+            "--std-hello-bin" => o.std_hello_bin = Some(val()?.into()),
+            "--hello-unavailable" => o.hello_unavailable = Some(val()?),
+            "--std-hello-unavailable" => o.std_hello_unavailable = Some(val()?),
             "--bench-dir" => o.bench_dir = val()?.into(),
             "--repo" => o.repo = Some(val()?.into()),
             other => return Err(format!("unknown option {other:?}")),
@@ -265,6 +284,30 @@ fn main() -> ExitCode {
         }
     }
 
+    let min_sizes = report::MinSizes {
+        hello: min_size(
+            &o.hello_bin
+                .clone()
+                .unwrap_or_else(|| repo.join("target/min-size/examples/hello")),
+            &o.hello_unavailable,
+        ),
+        std_hello: min_size(
+            &o.std_hello_bin
+                .clone()
+                .unwrap_or_else(|| bench.join("target/min-size/std-hello")),
+            &o.std_hello_unavailable,
+        ),
+    };
+    for (name, size) in [
+        ("examples/hello", &min_sizes.hello),
+        ("std-hello", &min_sizes.std_hello),
+    ] {
+        match size {
+            Ok(b) => println!("size   {name:<15} {b} bytes (min-size profile)"),
+            Err(why) => println!("size   {name:<15} not measured: {why}"),
+        }
+    }
+
     let micro = o.micro.then(|| {
         let r = run_micro(&bench);
         match &r {
@@ -288,6 +331,7 @@ fn main() -> ExitCode {
         settings,
         rounds: o.rounds,
         servers,
+        min_sizes,
         micro,
     };
     let results = Results {
@@ -370,7 +414,11 @@ fn shown_command(argv: &[String]) -> String {
     while let Some(a) = it.next() {
         if matches!(
             a.as_str(),
-            "--bench-dir" | "--repo" | "--sutegi-unavailable"
+            "--bench-dir"
+                | "--repo"
+                | "--sutegi-unavailable"
+                | "--hello-unavailable"
+                | "--std-hello-unavailable"
         ) {
             it.next();
         } else {
@@ -392,6 +440,18 @@ fn raise_nofile() {
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
+}
+
+/// The size of a binary built with the `min-size` profile, or why it is
+/// not measured: `bench/run` says when its build failed, since an older
+/// binary left in the target directory would give a stale figure.
+fn min_size(path: &Path, unavailable: &Option<String>) -> Result<u64, String> {
+    if let Some(why) = unavailable {
+        return Err(why.clone());
+    }
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// A clean release build of one server in a fresh target directory (its
@@ -597,7 +657,7 @@ fn versions(bench: &Path, repo: &Path) -> Vec<(String, String)> {
         ),
         (
             "profile".into(),
-            "cargo's release profile at its defaults, for every server".into(),
+            "cargo's release profile at its defaults, for every server; the `min-size` profile for the two hellos of the size target".into(),
         ),
     ]
 }
