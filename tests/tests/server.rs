@@ -531,6 +531,53 @@ fn a_client_that_reads_nothing_does_not_hold_a_worker() {
 }
 
 #[test]
+fn a_stream_to_a_client_that_reads_nothing_ends_after_the_write_timeout() {
+    // The kernel keeps taking a little more into a growing send buffer
+    // now and then, so no single write blocks for the whole timeout; the
+    // stream must still end once the client has read nothing for that long.
+    let limits = Limits {
+        write_timeout: Duration::from_secs(2),
+        ..Limits::default()
+    };
+    let running = Running::start(limits, 2);
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&running.addr.into()).unwrap();
+    let mut stuck: TcpStream = socket.into();
+    stuck
+        .write_all(b"GET /events?n=100000000 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    // Drain what the kernel buffered: the stream must have been cut (a reset
+    // or an end without the closing chunk), not be still flowing.
+    stuck
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let ended = loop {
+        if Instant::now() > deadline {
+            break false;
+        }
+        match stuck.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(_) => continue,
+            Err(e) => {
+                break matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+                )
+            }
+        }
+    };
+    assert!(
+        ended,
+        "the stream was still flowing 16 s after the client stopped reading"
+    );
+    assert_eq!(get(&running, "/plaintext").0, 200);
+}
+
+#[test]
 fn handlers_blocked_in_slow_calls_do_not_starve_other_requests() {
     // Eight workers, of which only a few are awake at a time: seven slow
     // requests occupy every awake worker and more, yet a plain request sent

@@ -632,6 +632,16 @@ impl<H: Handler> Shared<H> {
             return;
         }
         let _ = socket.set_nodelay(true);
+        // The kernel drops a connection whose sent data stays unacknowledged
+        // (a closed receive window included) for `write_timeout`. Blocking
+        // write timeouts alone cannot tell a client that reads nothing: the
+        // kernel keeps taking a little more into a growing send buffer now
+        // and then, so no single write blocks for the whole timeout and a
+        // stream to such a client would flow (into a few MiB of buffer)
+        // forever.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let _ =
+            socket2::SockRef::from(&socket).set_tcp_user_timeout(Some(self.limits.write_timeout));
         let mut conns = lock(&self.conns);
         let entry = conns.vacant_entry();
         let key = entry.key();
