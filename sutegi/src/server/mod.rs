@@ -13,6 +13,7 @@ mod limits;
 mod pool;
 mod request;
 mod response;
+mod runners;
 mod serve;
 mod sink;
 mod write;

@@ -28,6 +28,7 @@ use super::handler::{Handler, IntoHandler};
 use super::limits::Limits;
 use super::pool::ThreadPool;
 use super::request::Version;
+use super::runners::StreamRunners;
 use super::sink::{Output, StreamSink};
 use super::write::{encode_head, Framing};
 
@@ -219,6 +220,7 @@ impl Server {
             phase: AtomicU8::new(Phase::Serving as u8),
             stop_streams: Arc::new(AtomicBool::new(false)),
             streams: AtomicUsize::new(0),
+            runners: Arc::default(),
             accept: Mutex::new(AcceptState::default()),
             last_sweep: Mutex::new(Instant::now()),
         });
@@ -372,6 +374,8 @@ struct Shared<H> {
     /// Read by every stream sink: once set, the next sink call fails.
     stop_streams: Arc<AtomicBool>,
     streams: AtomicUsize,
+    /// The threads streams run on.
+    runners: Arc<StreamRunners>,
     accept: Mutex<AcceptState>,
     last_sweep: Mutex<Instant>,
 }
@@ -668,20 +672,18 @@ impl<H: Handler> Shared<H> {
             *slot = Slot::Streaming;
         }
         let shared = Arc::clone(self);
-        let spawned = std::thread::Builder::new()
-            .name("sutegi-stream".into())
-            .spawn(move || {
-                let next = shared.run_stream(conn, job);
-                shared.streams.fetch_sub(1, Ordering::SeqCst);
-                match next {
-                    StreamEnd::Reuse(conn, interest) => shared.park(key, conn, interest),
-                    StreamEnd::Close(conn) => {
-                        let _ = conn.socket.shutdown(Shutdown::Both);
-                        shared.close(key, conn);
-                    }
+        let started = self.runners.run(Box::new(move || {
+            let next = shared.run_stream(conn, job);
+            shared.streams.fetch_sub(1, Ordering::SeqCst);
+            match next {
+                StreamEnd::Reuse(conn, interest) => shared.park(key, conn, interest),
+                StreamEnd::Close(conn) => {
+                    let _ = conn.socket.shutdown(Shutdown::Both);
+                    shared.close(key, conn);
                 }
-            });
-        if let Err(error) = spawned {
+            }
+        }));
+        if let Err(error) = started {
             log::error!("could not start a stream thread: {error}");
             self.streams.fetch_sub(1, Ordering::SeqCst);
             let mut conns = lock(&self.conns);
@@ -884,6 +886,7 @@ impl<H: Handler> Shared<H> {
             log::warn!("shutdown grace over; abandoning {left} connection(s) still in flight");
         }
         self.set_phase(Phase::Stopped);
+        self.runners.close();
         let _ = self.poller.notify();
         {
             let mut dispatch = lock(&self.dispatch);
