@@ -21,7 +21,7 @@
 #![warn(missing_docs)]
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -594,7 +594,22 @@ struct Fallback {
     scoped_states: Vec<StateEntry>,
     location: Location,
     name: Cow<'static, str>,
+    /// `Builder::add_fallbacks`, reached through the fallbacks themselves
+    /// so that a program that never calls `fallback` does not link it.
+    compile: CompileFallbacks,
 }
+
+/// What [`Builder::add_fallbacks`] is: checks the fallbacks and gives their
+/// matcher, those under a prefix, and the root one.
+type CompileFallbacks = fn(
+    &mut Builder,
+    Vec<Fallback>,
+    &[StateEntry],
+) -> (
+    matchit::Router<u32>,
+    Vec<CompiledFallback>,
+    Option<CompiledFallback>,
+);
 
 impl Fallback {
     fn summary(&self) -> RouteSummary {
@@ -650,8 +665,10 @@ pub struct Router {
     problems: Vec<RouterProblem>,
     /// Middleware, in the order added (the last is the outermost).
     layers: Vec<Layer>,
-    /// Print the route table to stderr when the handler is built.
-    print_routes: bool,
+    /// Prints the route table to stderr when the handler is built; set by
+    /// `print_routes(true)`. A function rather than a flag, so a program
+    /// that never asks for the table does not link its formatting.
+    print_routes: Option<fn(&RouterHandler)>,
 }
 
 impl Router {
@@ -816,6 +833,7 @@ impl Router {
             scoped_states: Vec::new(),
             location: Location::caller(),
             name: Cow::Borrowed(handler_name::<F>()),
+            compile: Builder::add_fallbacks,
         });
         self
     }
@@ -1031,7 +1049,7 @@ impl Router {
     /// `examples/api` turns it on with `SUTEGI_LOG=routes`. The server
     /// itself knows nothing of routes, so this lives here.
     pub fn print_routes(mut self, print: bool) -> Router {
-        self.print_routes = print;
+        self.print_routes = print.then_some(print_route_table as fn(&RouterHandler));
         self
     }
 
@@ -1046,10 +1064,8 @@ impl Router {
     pub fn into_handler(self) -> Result<RouterHandler, RouterError> {
         let print_routes = self.print_routes;
         let handler = Builder::default().build(self)?;
-        if print_routes {
-            // One write, so the table is not interleaved with other output.
-            let table = handler.routes().to_string();
-            let _ = io::Write::write_all(&mut io::stderr().lock(), table.as_bytes());
+        if let Some(print) = print_routes {
+            print(&handler);
         }
         Ok(handler)
     }
@@ -1074,9 +1090,20 @@ impl IntoHandler for Router {
     /// Checks the router; its problems become an `InvalidInput` error, so
     /// `serve` refuses it before binding.
     fn into_server_handler(self) -> io::Result<RouterHandler> {
+        // The error carries the message, not the `RouterError`: boxing that
+        // would link its `Debug` (every problem, summary and location) into
+        // every program, for a value nobody reads but through `Display`.
+        // `Router::into_handler` gives the `RouterError` itself.
         self.into_handler()
-            .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error.to_string()))
     }
+}
+
+/// Writes the route table to stderr in one write, so it is not interleaved
+/// with other output.
+fn print_route_table(handler: &RouterHandler) {
+    let table = handler.routes().to_string();
+    let _ = io::Write::write_all(&mut io::stderr().lock(), table.as_bytes());
 }
 
 /// A handler's name for messages: a function's own name, `closure` for a
@@ -1449,13 +1476,17 @@ struct Builder {
     problems: Vec<RouterProblem>,
     matcher: matchit::Router<u32>,
     paths: Vec<PathEntry>,
+    /// The pattern of each entry of `paths`, as written.
+    patterns: Vec<String>,
+    // Every map of the builder is this one type (a string to an index): one
+    // map instantiation in the binary instead of five, and a B-tree rather
+    // than a HashMap, which would bring SipHash and the random seed into
+    // programs that use no HashMap of their own (11 KB less in `hello`).
     /// Pattern as written → index into `paths`.
-    by_pattern: HashMap<String, u32>,
-    /// Normalised pattern → the pattern as first written.
-    by_normalized: HashMap<String, String>,
+    by_pattern: BTreeMap<String, u32>,
+    /// Normalised pattern → index into `paths` of the first pattern written so.
+    by_normalized: BTreeMap<String, u32>,
     routes: Vec<CompiledRoute>,
-    /// For `url_for` on the built handler.
-    declarations: Vec<(Route, String)>,
 }
 
 impl Builder {
@@ -1476,7 +1507,10 @@ impl Builder {
             self.add_route(route, &states);
         }
         self.check_capture_names();
-        let (fallback_matcher, fallbacks, root_fallback) = self.add_fallbacks(fallbacks, &states);
+        let (fallback_matcher, fallbacks, root_fallback) = match fallbacks.first() {
+            Some(fallback) => (fallback.compile)(&mut self, fallbacks, &states),
+            None => (matchit::Router::new(), Vec::new(), None),
+        };
 
         if !self.problems.is_empty() {
             return Err(RouterError {
@@ -1497,7 +1531,6 @@ impl Builder {
             server_allow: all_methods.allow_header(),
             error_shape,
             shutting_down: Arc::new(AtomicBool::new(false)),
-            declarations: self.declarations,
             // Outermost first, the order `Next` walks them in.
             layers: layers.into_iter().rev().collect(),
         })
@@ -1557,8 +1590,6 @@ impl Builder {
         }
         entry.methods = entry.methods.union(route.methods);
         entry.allow = entry.methods.allow_header();
-        self.declarations
-            .push((route.clone(), route.path.to_string()));
         self.routes.push(CompiledRoute {
             handler: route.handler,
             states,
@@ -1589,16 +1620,17 @@ impl Builder {
                     methods: MethodSet::default(),
                     allow: String::new(),
                 });
+                self.patterns.push(pattern.to_owned());
                 self.by_pattern.insert(pattern.to_owned(), index);
                 self.by_normalized
-                    .insert(normalized(pattern), pattern.to_owned());
+                    .entry(normalized(pattern))
+                    .or_insert(index);
                 Some(index)
             }
             Err(matchit::InsertError::Conflict { with }) => {
-                let existing_pattern = self.by_normalized.get(&normalized(&with)).cloned();
-                let existing = existing_pattern
-                    .as_ref()
-                    .and_then(|p| self.by_pattern.get(p))
+                let existing = self
+                    .by_normalized
+                    .get(&normalized(&with))
                     .and_then(|index| {
                         self.paths[*index as usize]
                             .by_method
@@ -1644,13 +1676,12 @@ impl Builder {
     /// `name` would find nothing. Refuse it here instead.
     fn check_capture_names(&mut self) {
         // (pattern prefix up to a capture, with earlier captures erased) →
-        // (name there, the route that set it)
-        let mut seen: HashMap<String, (String, u32)> = HashMap::new();
-        let mut reported: HashSet<(u32, u32)> = HashSet::new();
-        let mut entries: Vec<(&String, &u32)> = self.by_pattern.iter().collect();
-        entries.sort_by_key(|(_, index)| **index);
-        for (pattern, entry_index) in entries {
-            let entry = &self.paths[*entry_index as usize];
+        // index into `names` of (name there, the route that set it)
+        let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+        let mut names: Vec<(&str, u32)> = Vec::new();
+        // Pairs already reported: few, and only when something is wrong.
+        let mut reported: Vec<(u32, u32)> = Vec::new();
+        for (pattern, entry) in self.patterns.iter().zip(&self.paths) {
             let Some(route_index) = entry.by_method.iter().flatten().min().copied() else {
                 continue;
             };
@@ -1665,28 +1696,29 @@ impl Builder {
                     PatternPiece::CatchAll(name) => (name, "{*}"),
                 };
                 key.push_str(marker);
-                match seen.get(&key) {
+                match seen.get(&key).map(|index| names[*index as usize]) {
                     Some((existing_name, existing_route)) if existing_name != name => {
-                        let pair = (*existing_route, route_index);
-                        if reported.insert(pair) {
+                        let pair = (existing_route, route_index);
+                        if !reported.contains(&pair) {
+                            reported.push(pair);
                             self.problems.push(RouterProblem::CaptureNames {
                                 route: self.routes[route_index as usize].summary.clone(),
-                                existing: self.routes[*existing_route as usize].summary.clone(),
+                                existing: self.routes[existing_route as usize].summary.clone(),
                                 name: name.to_owned(),
-                                existing_name: existing_name.clone(),
+                                existing_name: existing_name.to_owned(),
                             });
                         }
                     }
                     Some(_) => {}
                     None => {
-                        seen.insert(key.clone(), (name.to_owned(), route_index));
+                        seen.insert(key.clone(), names.len() as u32);
+                        names.push((name, route_index));
                     }
                 }
             }
         }
     }
 
-    #[allow(clippy::type_complexity)]
     fn add_fallbacks(
         &mut self,
         fallbacks: Vec<Fallback>,
@@ -1699,7 +1731,9 @@ impl Builder {
         let mut matcher = matchit::Router::new();
         let mut compiled = Vec::new();
         let mut root = None;
-        let mut by_prefix: HashMap<String, RouteSummary> = HashMap::new();
+        // Prefix → index into `summaries`, the fallbacks accepted so far.
+        let mut by_prefix: BTreeMap<String, u32> = BTreeMap::new();
+        let mut summaries: Vec<RouteSummary> = Vec::new();
         for fallback in fallbacks {
             let summary = fallback.summary();
             let states: Box<[StateEntry]> = fallback
@@ -1722,11 +1756,12 @@ impl Builder {
             if let Some(existing) = by_prefix.get(&fallback.prefix) {
                 self.problems.push(RouterProblem::Conflict {
                     route: summary,
-                    existing: existing.clone(),
+                    existing: summaries[*existing as usize].clone(),
                 });
                 continue;
             }
-            by_prefix.insert(fallback.prefix.clone(), summary.clone());
+            by_prefix.insert(fallback.prefix.clone(), summaries.len() as u32);
+            summaries.push(summary.clone());
             let this = CompiledFallback {
                 handler: fallback.handler,
                 states,
@@ -1817,7 +1852,6 @@ pub struct RouterHandler {
     error_shape: Option<ErrorShape>,
     /// Set once shutdown begins; health routes read it.
     shutting_down: Arc<AtomicBool>,
-    declarations: Vec<(Route, String)>,
     /// Middleware, outermost first; empty costs nothing per request.
     layers: Box<[Layer]>,
 }
@@ -1831,11 +1865,18 @@ impl RouterHandler {
         args: &[&dyn fmt::Display],
     ) -> Result<String, UrlError> {
         let wanted = route.into_route();
+        // A compiled route's summary keeps its full path and what
+        // identifies its declaration.
         let paths: Vec<&str> = self
-            .declarations
+            .routes
             .iter()
-            .filter(|(candidate, _)| candidate.same_declaration(&wanted))
-            .map(|(_, path)| path.as_str())
+            .map(|route| &route.summary)
+            .filter(|summary| {
+                summary.name == wanted.name
+                    && summary.module == wanted.module
+                    && summary.location == wanted.location
+            })
+            .map(|summary| summary.path.as_str())
             .collect();
         fill_path(&wanted, &paths, args)
     }
