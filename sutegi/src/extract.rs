@@ -402,23 +402,38 @@ fn decode_urlencoded<T: DeserializeOwned>(
     what: &str,
     status: Status,
 ) -> Result<T, Error> {
-    if let Some(name) = repeated_key(input) {
-        return Err(Error::new(
+    refuse_repeated_key(input, what, status)?;
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(input));
+    serde_path_to_error::deserialize(deserializer)
+        .map_err(|error| urlencoded_refusal(&error, what, status))
+}
+
+/// Refuses urlencoded input that gives a key twice, naming it.
+fn refuse_repeated_key(input: &[u8], what: &str, status: Status) -> Result<(), Error> {
+    match repeated_key(input) {
+        Some(name) => Err(Error::new(
             status,
             format!("{what} `{name}` is given more than once; give it once"),
-        ));
+        )),
+        None => Ok(()),
     }
-    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(input));
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.inner().to_string();
-        let message = match inner.strip_prefix("missing field ") {
-            Some(name) => format!("missing {what} {name}"),
-            None if path == "." => format!("invalid {what}s: {inner}"),
-            None => format!("invalid {what} `{path}`: {inner}"),
-        };
-        Error::new(status, message)
-    })
+}
+
+/// The refusal of urlencoded input that does not fit the target type,
+/// naming the parameter.
+fn urlencoded_refusal(
+    error: &serde_path_to_error::Error<serde_urlencoded::de::Error>,
+    what: &str,
+    status: Status,
+) -> Error {
+    let path = error.path().to_string();
+    let inner = error.inner().to_string();
+    let message = match inner.strip_prefix("missing field ") {
+        Some(name) => format!("missing {what} {name}"),
+        None if path == "." => format!("invalid {what}s: {inner}"),
+        None => format!("invalid {what} `{path}`: {inner}"),
+    };
+    Error::new(status, message)
 }
 
 /// The first key (in sorted order) that appears twice in a urlencoded
@@ -450,27 +465,34 @@ impl<'r, T: DeserializeOwned> FromRequest<'r> for Form<T> {
     const READS_BODY: bool = true;
 
     fn from_request(cx: &'r RequestContext<'_>) -> Result<Self, Error> {
-        let request = cx.request();
-        let absent = request.body().is_empty();
-        let content_type = request.header("content-type");
-        if !content_type.is_some_and(|ct| media_type_is(ct, "application/x-www-form-urlencoded")) {
-            let error = Error::new(
-                Status::UNSUPPORTED_MEDIA_TYPE,
-                "expected `Content-Type: application/x-www-form-urlencoded`",
-            );
-            return Err(if absent { error.absent() } else { error });
-        }
-        if absent {
-            return Err(
-                Error::new(Status::UNPROCESSABLE_CONTENT, "the form body is empty").absent(),
-            );
-        }
-        decode_urlencoded(request.body(), "form field", Status::UNPROCESSABLE_CONTENT).map(Form)
+        let body = form_body(cx.request())?;
+        decode_urlencoded(body, "form field", Status::UNPROCESSABLE_CONTENT).map(Form)
     }
 
     fn from_request_optional(cx: &'r RequestContext<'_>) -> Result<Option<Self>, Error> {
         optional(Self::from_request(cx))
     }
+}
+
+/// The body of a form request, or the refusal of one that is not.
+///
+/// This and every other step that does not depend on `T` live in plain
+/// functions: a generic `from_request` is compiled once per target type, so
+/// only the deserializing call should be in it.
+fn form_body(request: &Request) -> Result<&[u8], Error> {
+    let absent = request.body().is_empty();
+    let content_type = request.header("content-type");
+    if !content_type.is_some_and(|ct| media_type_is(ct, "application/x-www-form-urlencoded")) {
+        let error = Error::new(
+            Status::UNSUPPORTED_MEDIA_TYPE,
+            "expected `Content-Type: application/x-www-form-urlencoded`",
+        );
+        return Err(if absent { error.absent() } else { error });
+    }
+    if absent {
+        return Err(Error::new(Status::UNPROCESSABLE_CONTENT, "the form body is empty").absent());
+    }
+    Ok(request.body())
 }
 
 /// Whether a `Content-Type` value names `expected` (case-insensitive,
@@ -523,20 +545,7 @@ impl<'r, T: DeserializeOwned> FromRequest<'r> for Json<T> {
     const READS_BODY: bool = true;
 
     fn from_request(cx: &'r RequestContext<'_>) -> Result<Self, Error> {
-        let request = cx.request();
-        let body = request.body();
-        let absent = body.is_empty();
-        if !request.header("content-type").is_some_and(is_json) {
-            let error = Error::new(
-                Status::UNSUPPORTED_MEDIA_TYPE,
-                "expected `Content-Type: application/json` with a JSON body",
-            );
-            return Err(if absent { error.absent() } else { error });
-        }
-        if absent {
-            return Err(Error::bad_request("the body is empty; send a JSON document").absent());
-        }
-        decode_json(body).map(Json)
+        decode_json(json_body(cx.request())?).map(Json)
     }
 
     fn from_request_optional(cx: &'r RequestContext<'_>) -> Result<Option<Self>, Error> {
@@ -544,27 +553,51 @@ impl<'r, T: DeserializeOwned> FromRequest<'r> for Json<T> {
     }
 }
 
+/// The body of a JSON request, or the refusal of one that is not (see
+/// [`form_body`] for why this is not in `from_request`).
+fn json_body(request: &Request) -> Result<&[u8], Error> {
+    let body = request.body();
+    let absent = body.is_empty();
+    if !request.header("content-type").is_some_and(is_json) {
+        let error = Error::new(
+            Status::UNSUPPORTED_MEDIA_TYPE,
+            "expected `Content-Type: application/json` with a JSON body",
+        );
+        return Err(if absent { error.absent() } else { error });
+    }
+    if absent {
+        return Err(Error::bad_request("the body is empty; send a JSON document").absent());
+    }
+    Ok(body)
+}
+
 fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data if path == "." => Error::new(
-                Status::UNPROCESSABLE_CONTENT,
-                format!("the JSON body does not fit: {inner}"),
-            ),
-            serde_json::error::Category::Data => Error::new(
-                Status::UNPROCESSABLE_CONTENT,
-                format!("the JSON body does not fit at `{path}`: {inner}"),
-            ),
-            _ => Error::bad_request(format!("the body is not valid JSON: {inner}")),
-        }
-    })?;
-    deserializer
-        .end()
-        .map_err(|inner| Error::bad_request(format!("the body is not valid JSON: {inner}")))?;
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(json_refusal)?;
+    deserializer.end().map_err(invalid_json)?;
     Ok(value)
+}
+
+/// A JSON body that does not fit the target type (422, naming where), or
+/// is not JSON at all (400).
+fn json_refusal(error: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    match inner.classify() {
+        serde_json::error::Category::Data if path == "." => Error::new(
+            Status::UNPROCESSABLE_CONTENT,
+            format!("the JSON body does not fit: {inner}"),
+        ),
+        serde_json::error::Category::Data => Error::new(
+            Status::UNPROCESSABLE_CONTENT,
+            format!("the JSON body does not fit at `{path}`: {inner}"),
+        ),
+        _ => invalid_json(inner),
+    }
+}
+
+fn invalid_json(inner: serde_json::Error) -> Error {
+    Error::bad_request(format!("the body is not valid JSON: {inner}"))
 }
 
 // -------------------------------------------------------------------- State
