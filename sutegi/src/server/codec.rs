@@ -406,15 +406,43 @@ enum Special {
     Other,
 }
 
+/// Recognises `name`, a field name httparse has accepted (so a token).
 fn classify(name: &[u8]) -> Special {
-    match name.len() {
-        4 if name.eq_ignore_ascii_case(b"host") => Special::Host,
-        6 if name.eq_ignore_ascii_case(b"expect") => Special::Expect,
-        10 if name.eq_ignore_ascii_case(b"connection") => Special::Connection,
-        14 if name.eq_ignore_ascii_case(b"content-length") => Special::ContentLength,
-        17 if name.eq_ignore_ascii_case(b"transfer-encoding") => Special::TransferEncoding,
-        _ => Special::Other,
+    let (special, same) = match name.len() {
+        4 => (Special::Host, token_is(name, b"host")),
+        6 => (Special::Expect, token_is(name, b"expect")),
+        10 => (Special::Connection, token_is(name, b"connection")),
+        14 => (Special::ContentLength, token_is(name, b"content-length")),
+        17 => (
+            Special::TransferEncoding,
+            token_is(name, b"transfer-encoding"),
+        ),
+        _ => return Special::Other,
+    };
+    if same {
+        special
+    } else {
+        Special::Other
     }
+}
+
+/// Whether the token `name` is `lowercase` ignoring ASCII case.
+///
+/// Every header is classified, so this is cheaper than
+/// `eq_ignore_ascii_case` (which lowercases both sides byte by byte): with
+/// the length a constant the loop unrolls into a branch-free comparison.
+/// OR-ing 0x20 lowercases a letter and keeps `-`, and no other token byte
+/// turns into a letter or `-` by it (only CR would become `-`, and a name
+/// cannot hold one).
+fn token_is<const N: usize>(name: &[u8], lowercase: &[u8; N]) -> bool {
+    let Ok(name) = <&[u8; N]>::try_from(name) else {
+        return false;
+    };
+    let mut difference = 0;
+    for (byte, lower) in name.iter().zip(lowercase) {
+        difference |= (byte | 0x20) ^ lower;
+    }
+    difference == 0
 }
 
 /// Parses a complete head at the start of `buf`, or `None` if it is not
@@ -460,12 +488,16 @@ fn parse_head(
     let offset = |slice: &[u8]| slice.as_ptr() as usize - base;
     let origin = origin_form(target, method)?;
     let target_start = offset(target.as_bytes()) + (target.len() - origin.len());
-    let target_range = target_start..target_start + origin.len();
+    let target_end = target_start + origin.len();
+    // A byte loop beats `str::find`'s memchr on a target this short.
     let path_end = origin
-        .find('?')
-        .map_or(target_range.end, |q| target_start + q);
+        .bytes()
+        .position(|b| b == b'?')
+        .map_or(target_end, |q| target_start + q);
 
-    let mut fields = Vec::with_capacity(parsed.headers.len());
+    // The request's one buffer: the head, then its field table.
+    let mut owned = Vec::with_capacity(head_len + parsed.headers.len() * FieldRange::ENCODED_LEN);
+    owned.extend_from_slice(head);
     let mut content_length: Option<u64> = None;
     let mut codings = TransferCodings::default();
     let mut transfer_encoding_seen = false;
@@ -475,7 +507,7 @@ fn parse_head(
     let mut expect_continue = false;
     for header in parsed.headers.iter() {
         let value = header.value;
-        fields.push(FieldRange {
+        let range = FieldRange {
             name_start: offset(header.name.as_bytes()) as u16,
             name_len: header.name.len() as u16,
             value_start: if value.is_empty() {
@@ -484,7 +516,8 @@ fn parse_head(
                 offset(value) as u16
             },
             value_len: value.len() as u16,
-        });
+        };
+        owned.extend_from_slice(&range.encode());
         match classify(header.name.as_bytes()) {
             Special::Other => {}
             Special::ContentLength => {
@@ -551,12 +584,13 @@ fn parse_head(
         Version::Http10 => connection_keep_alive && !connection_close,
     };
     let request = Request {
-        head: head.to_vec(),
+        buf: owned,
+        fields_at: head_len as u32,
         method,
-        target: target_range,
-        path_end,
+        target_start: target_start as u32,
+        target_end: target_end as u32,
+        path_end: path_end as u32,
         version,
-        fields,
         body: Vec::new(),
         peer,
         keep_alive,

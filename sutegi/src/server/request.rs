@@ -1,11 +1,11 @@
 //! The parsed request a handler receives: method, target, version, headers,
 //! body, peer address and per-request extensions.
 //!
-//! A `Request` owns one copy of the request head (request line and header
-//! fields, exactly as received) and refers to its parts by byte ranges into
-//! it, so parsing allocates two buffers (the head and the header table)
-//! whatever the number of headers. Parsing and framing live in
-//! [`codec`](super::codec); this module only holds the result.
+//! A `Request` owns one buffer: a copy of the request head (request line and
+//! header fields, exactly as received) followed by a table of byte ranges
+//! into it, one entry per header field. Parsing a bodiless request therefore
+//! allocates once, whatever the number of headers. Parsing and framing live
+//! in [`codec`](super::codec); this module only holds the result.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -137,6 +137,10 @@ impl Version {
 /// Byte ranges of one header field inside the request head. `u16` is
 /// enough: the head is bounded by [`Limits::max_head_bytes`](super::Limits),
 /// which cannot exceed 64 KiB.
+///
+/// Stored in the request's buffer after the head, [`FieldRange::ENCODED_LEN`]
+/// little-endian bytes each, rather than in a `Vec` of its own: that saves
+/// parsing an allocation and a free per request.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FieldRange {
     pub(crate) name_start: u16,
@@ -146,6 +150,29 @@ pub(crate) struct FieldRange {
 }
 
 impl FieldRange {
+    /// Bytes per entry in the field table.
+    pub(crate) const ENCODED_LEN: usize = 8;
+
+    /// This entry as it is stored in the field table.
+    pub(crate) fn encode(self) -> [u8; FieldRange::ENCODED_LEN] {
+        let [a, b] = self.name_start.to_le_bytes();
+        let [c, d] = self.name_len.to_le_bytes();
+        let [e, f] = self.value_start.to_le_bytes();
+        let [g, h] = self.value_len.to_le_bytes();
+        [a, b, c, d, e, f, g, h]
+    }
+
+    /// Reads one entry (`entry` is `ENCODED_LEN` bytes of the table).
+    fn decode(entry: &[u8]) -> FieldRange {
+        let at = |i: usize| u16::from_le_bytes([entry[i], entry[i + 1]]);
+        FieldRange {
+            name_start: at(0),
+            name_len: at(2),
+            value_start: at(4),
+            value_len: at(6),
+        }
+    }
+
     fn name(self) -> Range<usize> {
         let start = self.name_start as usize;
         start..start + self.name_len as usize
@@ -164,13 +191,19 @@ impl FieldRange {
 /// The body is fully read (and de-chunked) before the handler runs, bounded
 /// by [`Limits::max_body_bytes`](super::Limits).
 pub struct Request {
-    pub(crate) head: Vec<u8>,
+    /// The head as received, then the field table from `fields_at` on.
+    pub(crate) buf: Vec<u8>,
+    /// Where the head ends and the field table starts in `buf`.
+    pub(crate) fields_at: u32,
     pub(crate) method: Method,
-    pub(crate) target: Range<usize>,
-    /// End of the path inside `target` (the index of `?`, or the target's end).
-    pub(crate) path_end: usize,
+    // `u32` offsets rather than a `Range<usize>`: a smaller `Request` is
+    // cheaper to move through the codec's layers. A parsed head is at most
+    // 64 KiB; only `Request::new` could take a longer target, never 4 GiB.
+    pub(crate) target_start: u32,
+    pub(crate) target_end: u32,
+    /// End of the path inside the target (the index of `?`, or the target's end).
+    pub(crate) path_end: u32,
     pub(crate) version: Version,
-    pub(crate) fields: Vec<FieldRange>,
     pub(crate) body: Vec<u8>,
     pub(crate) peer: SocketAddr,
     pub(crate) keep_alive: bool,
@@ -189,7 +222,7 @@ impl Request {
         head.push(b' ');
         let target_start = head.len();
         head.extend_from_slice(target.as_bytes());
-        let target_range = target_start..head.len();
+        let target_end = head.len();
         head.extend_from_slice(b" HTTP/1.1\r\n");
         let mut fields = Vec::with_capacity(headers.len());
         for (name, value) in headers {
@@ -210,21 +243,37 @@ impl Request {
             });
             head.extend_from_slice(b"\r\n");
         }
-        let path_end = target
-            .find('?')
-            .map_or(target_range.end, |q| target_start + q);
+        head.extend_from_slice(b"\r\n");
+        let fields_at = head.len() as u32;
+        for field in fields {
+            head.extend_from_slice(&field.encode());
+        }
+        let path_end = target.find('?').map_or(target_end, |q| target_start + q);
         Request {
-            head,
+            buf: head,
+            fields_at,
             method,
-            target: target_range,
-            path_end,
+            target_start: target_start as u32,
+            target_end: target_end as u32,
+            path_end: path_end as u32,
             version: Version::Http11,
-            fields,
             body,
             peer: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             keep_alive: true,
             extensions: Extensions::default(),
         }
+    }
+
+    /// The head as received (request line, header fields, blank line).
+    fn head(&self) -> &[u8] {
+        &self.buf[..self.fields_at as usize]
+    }
+
+    /// The header fields' ranges, in the order received.
+    fn fields(&self) -> impl ExactSizeIterator<Item = FieldRange> + '_ {
+        self.buf[self.fields_at as usize..]
+            .chunks_exact(FieldRange::ENCODED_LEN)
+            .map(FieldRange::decode)
     }
 
     /// The request method.
@@ -236,18 +285,21 @@ impl Request {
     /// percent-encoded.
     pub fn target(&self) -> &str {
         // The parser only accepts visible ASCII in the target.
-        std::str::from_utf8(&self.head[self.target.clone()]).unwrap_or("")
+        std::str::from_utf8(&self.head()[self.target_start as usize..self.target_end as usize])
+            .unwrap_or("")
     }
 
     /// The path part of the target, still percent-encoded.
     pub fn path(&self) -> &str {
-        std::str::from_utf8(&self.head[self.target.start..self.path_end]).unwrap_or("")
+        std::str::from_utf8(&self.head()[self.target_start as usize..self.path_end as usize])
+            .unwrap_or("")
     }
 
     /// The query string after `?`, if the target has one (possibly empty).
     pub fn query(&self) -> Option<&str> {
-        if self.path_end < self.target.end {
-            std::str::from_utf8(&self.head[self.path_end + 1..self.target.end]).ok()
+        if self.path_end < self.target_end {
+            std::str::from_utf8(&self.head()[self.path_end as usize + 1..self.target_end as usize])
+                .ok()
         } else {
             None
         }
@@ -267,26 +319,27 @@ impl Request {
 
     /// The first value of the header `name` (case-insensitive) as bytes.
     pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
-        self.fields
-            .iter()
-            .find(|f| self.head[f.name()].eq_ignore_ascii_case(name.as_bytes()))
-            .map(|f| &self.head[f.value()])
+        let head = self.head();
+        self.fields()
+            .find(|f| head[f.name()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(|f| &head[f.value()])
     }
 
     /// Every value of the header `name` (case-insensitive), in order.
     pub fn header_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.fields
-            .iter()
-            .filter(move |f| self.head[f.name()].eq_ignore_ascii_case(name.as_bytes()))
-            .map(move |f| &self.head[f.value()])
+        let head = self.head();
+        self.fields()
+            .filter(move |f| head[f.name()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(move |f| &head[f.value()])
     }
 
     /// All header fields in the order received, names as sent.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.fields.iter().map(move |f| {
+        let head = self.head();
+        self.fields().map(move |f| {
             // Field names are tokens (ASCII) by the time httparse accepts them.
-            let name = std::str::from_utf8(&self.head[f.name()]).unwrap_or("");
-            (name, &self.head[f.value()])
+            let name = std::str::from_utf8(&head[f.name()]).unwrap_or("");
+            (name, &head[f.value()])
         })
     }
 
@@ -337,7 +390,7 @@ impl fmt::Debug for Request {
             .field("method", &self.method)
             .field("target", &self.target())
             .field("version", &self.version)
-            .field("headers", &self.fields.len())
+            .field("headers", &self.fields().len())
             .field("body_len", &self.body.len())
             .field("peer", &self.peer)
             .finish()

@@ -1,6 +1,6 @@
 //! The codec against tables of raw bytes and the outcome each must give,
-//! plus property tests: any bytes in any split never panic, and chunked
-//! encode → decode round-trips.
+//! plus property tests: any bytes in any split never panic, header fields
+//! come back as sent, and chunked encode → decode round-trips.
 
 use super::*;
 use proptest::prelude::*;
@@ -57,6 +57,46 @@ fn the_typical_browser_request_parses() {
     assert!(request.body().is_empty());
 }
 
+#[test]
+fn the_field_table_gives_back_every_field_as_sent() {
+    let bytes =
+        b"GET / HTTP/1.1\r\nHOST: a\r\nX-Empty:\r\nx-two: 1\r\nX-Pad: \t v \t\r\nX-Two: 2\r\n\r\n";
+    let request = decode_all(bytes, &Limits::default()).unwrap().unwrap();
+    let fields: Vec<(&str, &[u8])> = request.headers().collect();
+    let expected: [(&str, &[u8]); 5] = [
+        ("HOST", b"a"),
+        ("X-Empty", b""),
+        ("x-two", b"1"),
+        ("X-Pad", b"v"),
+        ("X-Two", b"2"),
+    ];
+    assert_eq!(fields, expected);
+    assert_eq!(request.header("x-empty"), Some(""));
+    let twos: Vec<&[u8]> = request.header_all("X-TWO").collect();
+    assert_eq!(twos, [&b"1"[..], b"2"]);
+    assert_eq!(request.header("missing"), None);
+}
+
+#[test]
+fn a_built_request_reads_like_a_parsed_one() {
+    let request = Request::new(
+        Method::Post,
+        "/a?b=c",
+        &[
+            ("Host", "x"),
+            ("X-A", " 1 "),
+            ("Bad", "a\r\nb"),
+            ("x-a", "2"),
+        ],
+        b"body".to_vec(),
+    );
+    assert_eq!((request.path(), request.query()), ("/a", Some("b=c")));
+    let fields: Vec<(&str, &[u8])> = request.headers().collect();
+    let expected: [(&str, &[u8]); 3] = [("Host", b"x"), ("X-A", b"1"), ("x-a", b"2")];
+    assert_eq!(fields, expected);
+    assert_eq!(request.header_all("x-a").count(), 2);
+}
+
 /// (what, request bytes, expected status: 200 parsed, 0 incomplete).
 const TABLE: &[(&str, &[u8], u16)] = &[
     ("plain GET", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 200),
@@ -67,6 +107,8 @@ const TABLE: &[(&str, &[u8], u16)] = &[
     ("incomplete body", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab", 0),
     ("missing Host on 1.1", b"GET / HTTP/1.1\r\n\r\n", 400),
     ("two Host fields", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    ("two Host fields in odd case", b"GET / HTTP/1.1\r\nhOsT: a\r\nHOST: b\r\n\r\n", 400),
+    ("a Host look-alike is not a Host", b"GET / HTTP/1.1\r\nHost: a\r\nHos_: b\r\n\r\n", 200),
     ("unknown method", b"BREW / HTTP/1.1\r\nHost: a\r\n\r\n", 501),
     ("lower-case method is unknown", b"get / HTTP/1.1\r\nHost: a\r\n\r\n", 501),
     ("HTTP/2.0", b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
@@ -372,6 +414,56 @@ proptest! {
         }
         bytes.extend_from_slice(b"\r\n");
         let _ = decode_split(&bytes, &cuts, &Limits::default());
+    }
+
+    /// `classify` compares names by OR-ing 0x20, which is only exact
+    /// for tokens: it must agree with `eq_ignore_ascii_case` on all of them.
+    #[test]
+    fn classify_agrees_with_a_case_blind_comparison(name in "[-!#$%&'*+.^_`|~0-9a-zA-Z]{1,18}") {
+        let expected = [
+            ("host", Special::Host),
+            ("expect", Special::Expect),
+            ("connection", Special::Connection),
+            ("content-length", Special::ContentLength),
+            ("transfer-encoding", Special::TransferEncoding),
+        ]
+        .into_iter()
+        .find(|(known, _)| name.eq_ignore_ascii_case(known))
+        .map_or(Special::Other, |(_, special)| special);
+        prop_assert!(classify(name.as_bytes()) == expected);
+        // One byte off from each known name, in any case.
+        for known in ["host", "expect", "connection", "content-length", "transfer-encoding"] {
+            let mut near = known.as_bytes().to_vec();
+            let at = name.len() % near.len();
+            near[at] = name.as_bytes()[0];
+            let expected = if near.eq_ignore_ascii_case(known.as_bytes()) {
+                classify(known.as_bytes())
+            } else {
+                Special::Other
+            };
+            prop_assert!(classify(&near) == expected);
+        }
+    }
+
+    #[test]
+    fn parsed_fields_are_the_fields_sent(
+        fields in proptest::collection::vec(("[a-zA-Z][-a-zA-Z0-9]{0,12}", "[!-~]([ -~]{0,20}[!-~])?"), 0..20),
+    ) {
+        let mut bytes = b"GET / HTTP/1.0\r\n".to_vec();
+        for (name, value) in &fields {
+            bytes.extend_from_slice(format!("X-{name}: {value}\r\n").as_bytes());
+        }
+        bytes.extend_from_slice(b"\r\n");
+        let request = decode_all(&bytes, &Limits::default()).unwrap().unwrap();
+        let parsed: Vec<(String, Vec<u8>)> = request
+            .headers()
+            .map(|(name, value)| (name.to_owned(), value.to_vec()))
+            .collect();
+        let sent: Vec<(String, Vec<u8>)> = fields
+            .iter()
+            .map(|(name, value)| (format!("X-{name}"), value.as_bytes().to_vec()))
+            .collect();
+        prop_assert_eq!(parsed, sent);
     }
 
     #[test]
