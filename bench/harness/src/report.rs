@@ -764,7 +764,7 @@ impl<'a> Results<'a> {
             Some(Ok(_)) => {
                 let _ = writeln!(
                     w,
-                    "Median time per operation (criterion, 1 s warm-up, 3 s measurement). *dispatch*: \
+                    "Median time per operation (criterion, 1 s warm-up, 3 s measurement; one pass per round, the median of the passes). *dispatch*: \
                      `RouterHandler::handle` on `GET /r{{n/2}}/items/42` in a router of n `GET /r{{i}}/items/{{id}}` \
                      routes (match, capture, a handler returning \"ok\" and its response, the request's drop; requests are \
                      parsed outside the timing, 7 ahead of each timed batch, so their memory is reused as a \
