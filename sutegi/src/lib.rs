@@ -206,13 +206,16 @@
 
 extern crate self as sutegi;
 
+mod error;
 pub mod extract;
 pub mod files;
+mod json;
 pub mod middleware;
 pub mod respond;
 pub mod router;
 pub mod server;
 pub mod test;
+mod type_name;
 
 pub use extract::{
     Bytes, CaptureValue, Extension, Form, FromRequest, Headers, Json, LastEventId, Path, Query,

@@ -1,33 +1,30 @@
 //! What handlers return: the [`IntoResponse`] trait, the [`Status`] code
-//! type, the framework's one error shape ([`Error`]), and the small
-//! responder types [`Html`] and [`Redirect`].
+//! type, and the small responder types [`Html`] and [`Redirect`].
 //!
 //! This module turns values into [`Response`]s and nothing else: it does not
-//! route, read requests or write to sockets. [`Json`] lives in
-//! [`extract`](crate::extract) (it is both an extractor and a responder) and
-//! its `IntoResponse` impl is here. The router may replace the error shape
-//! ([`Router::error_shape`](crate::Router::error_shape)); [`Error`] asks for
-//! the replacement when it is rendered on the thread that serves a request.
+//! route, read requests or write to sockets. The error shape ([`Error`])
+//! lives in the crate's `error` module and [`Json`](crate::Json) in its
+//! `json` module (one type, both an extractor and a responder): leaves
+//! this module uses. `Error`'s `IntoResponse` impl is here, `Json`'s
+//! beside it in `json`; `Error` is re-exported here under its old path.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::convert::Infallible;
 use std::fmt;
-use std::sync::Arc;
 
-use serde::Serialize;
-
-use crate::extract::Json;
 use crate::server::{status_reason, Body, HeaderText, Response};
+
+pub use crate::error::Error;
+pub(crate) use crate::error::{render_error, ErrorShape, ErrorShapeGuard};
 
 /// Anything a handler can return.
 ///
 /// Implemented for text (`&'static str`, `String`: `text/plain;
 /// charset=utf-8`), bytes (`Vec<u8>`: `application/octet-stream`),
-/// [`Json`], [`Html`], [`Status`] (an empty body), `(Status, T)`
+/// [`Json`](crate::Json), [`Html`], [`Status`] (an empty body), `(Status, T)`
 /// (another status for `T`'s response), `(Status, [(name, value); N], T)`
 /// (plus headers), [`Response`], `Result<T, E>` (either side answers),
 /// `Option<T>` (`None` is a 404 in the error shape), `()` (204 No Content),
@@ -232,167 +229,11 @@ impl fmt::Debug for Status {
     }
 }
 
-/// A refusal in the framework's one error shape: a status and a message
-/// saying what was wrong, naming the field or parameter.
-///
-/// Rendered as `{"error": "<reason phrase>", "message": "<message>"}` with
-/// `Content-Type: application/json`, so API clients parse one shape for
-/// every 4xx and 5xx the framework makes (404, 405, a capture that does not
-/// parse, bad JSON, a body too large, a panic…). Handlers return it too:
-///
-/// ```
-/// use sutegi::{Error, IntoResponse, Status};
-///
-/// let refusal = Error::new(Status::CONFLICT, "a user named `ada` already exists");
-/// let response = refusal.into_response();
-/// assert_eq!(response.status(), 409);
-/// assert_eq!(response.header_value("content-type"), Some("application/json"));
-/// assert_eq!(
-///     response.body().as_bytes().unwrap(),
-///     br#"{"error":"Conflict","message":"a user named `ada` already exists"}"#
-/// );
-/// ```
-///
-/// A router can render it differently with
-/// [`Router::error_shape`](crate::Router::error_shape).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Error {
-    status: Status,
-    message: Cow<'static, str>,
-    /// What the extractor reads was not there at all (no body, no such
-    /// header): `Option<E>` turns this into `None`.
-    absent: bool,
-}
-
-impl Error {
-    /// A refusal with this status and message. Say what was wrong and how
-    /// to fix it; name the field or parameter.
-    pub fn new(status: impl Into<Status>, message: impl Into<Cow<'static, str>>) -> Error {
-        Error {
-            status: status.into(),
-            message: message.into(),
-            absent: false,
-        }
-    }
-
-    /// 400 Bad Request with this message.
-    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Error {
-        Error::new(Status::BAD_REQUEST, message)
-    }
-
-    /// 404 Not Found with this message.
-    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Error {
-        Error::new(Status::NOT_FOUND, message)
-    }
-
-    /// 500 Internal Server Error with this message. Never put internal
-    /// details here: the client reads it; log them instead.
-    pub fn internal(message: impl Into<Cow<'static, str>>) -> Error {
-        Error::new(Status::INTERNAL_SERVER_ERROR, message)
-    }
-
-    /// Marks the refusal as "what the extractor reads is absent", which an
-    /// `Option<E>` extractor turns into `None` (a present but invalid value
-    /// stays a refusal). For extractors of your own.
-    pub fn absent(mut self) -> Error {
-        self.absent = true;
-        self
-    }
-
-    /// Whether this refusal says "absent" (see [`Error::absent`]).
-    pub fn is_absent(&self) -> bool {
-        self.absent
-    }
-
-    /// The status.
-    pub fn status(&self) -> Status {
-        self.status
-    }
-
-    /// The message.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// The default rendering: the JSON error shape, whatever shape the
-    /// router has been given. [`IntoResponse`] uses the router's shape.
-    pub fn to_json_response(&self) -> Response {
-        let mut body = Vec::with_capacity(32 + self.message.len());
-        body.extend_from_slice(b"{\"error\":");
-        write_json_string(&mut body, self.status.reason());
-        body.extend_from_slice(b",\"message\":");
-        write_json_string(&mut body, &self.message);
-        body.push(b'}');
-        Response::with_body(self.status.as_u16(), body).header("Content-Type", "application/json")
-    }
-}
-
-fn write_json_string(out: &mut Vec<u8>, text: &str) {
-    // Serialising a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text);
-}
-
-impl fmt::Display for Error {
-    /// `404 Not Found: no route matches /nope`
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.status, self.message)
-    }
-}
-
-impl fmt::Debug for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Error")
-            .field("status", &self.status)
-            .field("message", &self.message)
-            .finish()
-    }
-}
-
-impl std::error::Error for Error {}
-
 impl IntoResponse for Error {
+    /// The error shape of the router serving this request (the JSON shape
+    /// by default).
     fn into_response(self) -> Response {
         render_error(&self)
-    }
-}
-
-/// A replacement for the JSON error shape: renders a refusal as a response.
-pub(crate) type ErrorShape = Arc<dyn Fn(&Error) -> Response + Send + Sync + 'static>;
-
-thread_local! {
-    /// The error shape of the router serving a request on this thread, set
-    /// only while a router with a custom shape runs a handler. Refusals are
-    /// turned into responses inside generated code that cannot see the
-    /// router, so this is how they learn the shape.
-    static ERROR_SHAPE: RefCell<Option<ErrorShape>> = const { RefCell::new(None) };
-}
-
-/// Renders a refusal with the error shape of the router serving this
-/// thread's request, or the default JSON shape.
-pub(crate) fn render_error(error: &Error) -> Response {
-    let custom = ERROR_SHAPE.with(|shape| shape.borrow().clone());
-    match custom {
-        Some(shape) => shape(error),
-        None => error.to_json_response(),
-    }
-}
-
-/// Installs an error shape for this thread until dropped (panics included).
-pub(crate) struct ErrorShapeGuard {
-    previous: Option<ErrorShape>,
-}
-
-impl ErrorShapeGuard {
-    pub(crate) fn install(shape: ErrorShape) -> ErrorShapeGuard {
-        let previous = ERROR_SHAPE.with(|slot| slot.borrow_mut().replace(shape));
-        ErrorShapeGuard { previous }
-    }
-}
-
-impl Drop for ErrorShapeGuard {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        ERROR_SHAPE.with(|slot| *slot.borrow_mut() = previous);
     }
 }
 
@@ -610,21 +451,6 @@ impl IntoResponse for std::io::Error {
     }
 }
 
-impl<T: Serialize> IntoResponse for Json<T> {
-    /// `application/json`. A value that fails to serialise (a map with
-    /// non-string keys, a failing `Serialize` impl) is a 500; the reason
-    /// goes to the log.
-    fn into_response(self) -> Response {
-        match serde_json::to_vec(&self.0) {
-            Ok(body) => Response::with_body(200, body).header("Content-Type", "application/json"),
-            Err(error) => {
-                log::error!("could not serialise a Json response: {error}");
-                render_error(&Error::internal("the response could not be serialised"))
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -648,19 +474,6 @@ mod tests {
         assert_eq!(Status::NOT_FOUND.to_string(), "404 Not Found");
         assert_eq!(u16::from(Status::OK), 200);
         assert!(Status::NO_CONTENT.is_success() && Status::BAD_GATEWAY.is_error());
-    }
-
-    #[test]
-    fn error_renders_the_json_shape_with_escaping() {
-        let response = Error::bad_request("field `a` has a \"quote\"\n").into_response();
-        assert_eq!(response.status(), 400);
-        assert_eq!(
-            response.header_value("Content-Type"),
-            Some("application/json")
-        );
-        let value: serde_json::Value = serde_json::from_str(body(&response)).unwrap();
-        assert_eq!(value["error"], "Bad Request");
-        assert_eq!(value["message"], "field `a` has a \"quote\"\n");
     }
 
     #[test]
@@ -718,7 +531,7 @@ mod tests {
     }
 
     #[test]
-    fn result_option_json_redirect() {
+    fn result_option_redirect() {
         let ok: Result<&'static str, Error> = Ok("fine");
         assert_eq!(ok.into_response().status(), 200);
         let err: Result<&'static str, Error> = Err(Error::new(Status::GONE, "gone"));
@@ -728,17 +541,6 @@ mod tests {
         assert_eq!(r.status(), 404);
         assert!(body(&r).contains("\"error\":\"Not Found\""));
         assert_eq!(Some("x").into_response().status(), 200);
-
-        let r = Json(serde_json::json!({"a": 1})).into_response();
-        assert_eq!(
-            (r.header_value("content-type"), body(&r)),
-            (Some("application/json"), r#"{"a":1}"#)
-        );
-        let mut bad = std::collections::HashMap::new();
-        bad.insert(vec![1u8], 1);
-        let r = Json(bad).into_response();
-        assert_eq!(r.status(), 500);
-        assert!(!body(&r).contains("key must be a string"));
 
         assert_eq!(Redirect::temporary("/a").into_response().status(), 307);
         let r = Redirect::permanent("/b").into_response();
@@ -753,18 +555,5 @@ mod tests {
         let r = std::io::Error::other("db password wrong").into_response();
         assert_eq!(r.status(), 500);
         assert!(!body(&r).contains("password"));
-    }
-
-    #[test]
-    fn a_custom_error_shape_applies_while_installed() {
-        let shape: ErrorShape =
-            Arc::new(|e: &Error| Response::with_body(e.status().as_u16(), "custom"));
-        {
-            let _guard = ErrorShapeGuard::install(shape);
-            let r = Error::bad_request("x").into_response();
-            assert_eq!((r.status(), body(&r)), (400, "custom"));
-        }
-        let r = Error::bad_request("x").into_response();
-        assert!(body(&r).starts_with("{\"error\""));
     }
 }
