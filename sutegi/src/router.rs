@@ -1019,29 +1019,6 @@ impl Router {
         RouteTable { routes }
     }
 
-    /// Serves the files under `dir` at `prefix`: `{prefix}/{*path}` answers
-    /// files, `{prefix}/` the root's index file, and `{prefix}` redirects
-    /// (307) to `{prefix}/`. See [`ServeDir`](crate::files::ServeDir) for
-    /// the status codes and headers.
-    ///
-    /// ```
-    /// use sutegi::{files::ServeDir, Router};
-    ///
-    /// let app = Router::new().serve_dir("/static", ServeDir::new("examples/static"));
-    /// assert!(app.into_handler().is_ok());
-    /// ```
-    #[track_caller]
-    pub fn serve_dir(self, prefix: &str, dir: crate::files::ServeDir) -> Router {
-        let prefix = prefix.trim_end_matches('/').to_owned();
-        let mut router = self
-            .get(format!("{prefix}/"), dir.clone())
-            .get(format!("{prefix}/{{*path}}"), dir.clone());
-        if !prefix.is_empty() {
-            router = router.get(prefix, dir);
-        }
-        router
-    }
-
     /// Prints the route table ([`routes`](Router::routes)) to standard
     /// error once the router checks out, when it is turned into a handler
     /// ([`into_handler`](Router::into_handler), or [`serve`](crate::serve)
