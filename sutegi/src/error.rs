@@ -6,9 +6,8 @@
 //! ([`Router::error_shape`](crate::Router::error_shape)) replaces that
 //! rendering while it serves a request ([`render_error`]). It is a leaf:
 //! it needs the status type and the response type and nothing above them.
-//! Turning an `Error` into a response through
-//! [`IntoResponse`](crate::IntoResponse) is in [`respond`](crate::respond),
-//! which depends on this module and not the other way round.
+//! Its [`IntoResponse`](crate::IntoResponse) impl is in the `respond`
+//! module, which depends on this one and not the other way round.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

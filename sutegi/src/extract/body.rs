@@ -13,7 +13,7 @@ use crate::respond::IntoResponse;
 use crate::server::Response;
 
 /// The raw request body as bytes (a copy; borrow `&Request` and read
-/// [`Request::body`] to avoid it). Any `Content-Type` is accepted.
+/// [`Request::body`](crate::Request::body) to avoid it). Any `Content-Type` is accepted.
 /// `Option<Bytes>` is `None` for an empty body.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Bytes(pub Vec<u8>);

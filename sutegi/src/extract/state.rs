@@ -68,7 +68,7 @@ impl<'r, T: Send + Sync + 'static> FromRequest<'r> for State<T> {
 }
 
 /// A value a middleware attached to the request (through
-/// [`Request::extensions_mut`]), cloned out for the handler.
+/// [`Request::extensions_mut`](crate::Request::extensions_mut)), cloned out for the handler.
 ///
 /// Missing is a 500 (a middleware that should have run did not): take
 /// `Option<Extension<T>>` when it may legitimately be absent.
