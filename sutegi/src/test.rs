@@ -904,7 +904,7 @@ mod tests {
         let start = last.and_then(|id| id.as_u64()).map_or(0, |k| k + 1);
         for i in start..u64::from(q.n) {
             sink.send(
-                &crate::Event::new()
+                &crate::SseEvent::new()
                     .event("tick")
                     .id(i.to_string())
                     .data(i.to_string()),
