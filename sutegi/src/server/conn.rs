@@ -10,11 +10,10 @@
 use std::borrow::Cow;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use super::codec::{Outcome, Refusal, RequestDecoder};
-use super::handler::{panic_message, safe_refuse, Handler};
+use super::handler::{handle_or_500, safe_refuse, Handler};
 use super::limits::Limits;
 use super::registered::Registered;
 use super::request::{Method, Request, Version};
@@ -400,13 +399,7 @@ impl Conn {
             && request.keep_alive()
             && self.served < turn.limits.max_requests_per_connection;
         let handler = turn.handler;
-        let response = match catch_unwind(AssertUnwindSafe(|| handler.handle(request))) {
-            Ok(response) => response,
-            Err(panic) => {
-                log::error!("a handler panicked: {}", panic_message(&panic));
-                safe_refuse(handler, 500, "the server failed to answer this request")
-            }
-        };
+        let response = handle_or_500(handler, request);
         let keep_alive = asked_keep_alive && !(turn.closing)();
         let framing = ResponseFraming {
             version,

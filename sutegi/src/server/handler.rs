@@ -93,6 +93,19 @@ pub(crate) fn safe_refuse<H: Handler + ?Sized>(
     })
 }
 
+/// Calls the handler; a panic becomes the handler's 500 refusal (its
+/// message logged, never sent). The server's workers and the test client
+/// both answer through this.
+pub(crate) fn handle_or_500<H: Handler + ?Sized>(handler: &H, request: Request) -> Response {
+    match catch_unwind(AssertUnwindSafe(|| handler.handle(request))) {
+        Ok(response) => response,
+        Err(panic) => {
+            log::error!("a handler panicked: {}", panic_message(&panic));
+            safe_refuse(handler, 500, "the server failed to answer this request")
+        }
+    }
+}
+
 /// The message a panic carried (`panic!("...")` with or without
 /// arguments), or `"(no message)"` for a payload of another type: what the
 /// server, the router and the test client log when they catch a panic.
