@@ -280,6 +280,9 @@ impl Conn {
                     if then_close {
                         return self.linger(turn.limits);
                     }
+                    // Answered in full: the connection is between requests
+                    // again, under the idle deadline, not the write one.
+                    self.wait_for(Wait::Idle, turn.limits);
                 }
                 Ok(false) => return Placement::Park(self, Interest::Write),
                 Err(_) => return Placement::Close(self),
@@ -575,3 +578,6 @@ fn write_some(
     }
     Ok(sent)
 }
+
+#[cfg(test)]
+mod tests;
