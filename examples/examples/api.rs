@@ -138,7 +138,7 @@ fn events(
         }
         let text = i.to_string();
         sink.send(
-            &sutegi::Event::new()
+            &sutegi::SseEvent::new()
                 .event("tick")
                 .id(text.clone())
                 .data(text),

@@ -37,7 +37,7 @@ fn stream_answer(prompt: &str, sink: &mut SseSink) -> io::Result<()> {
             std::thread::sleep(TOKEN_DELAY);
         }
         sink.send(
-            &sutegi::Event::new()
+            &sutegi::SseEvent::new()
                 .event("token")
                 .id(i.to_string())
                 .data(word),

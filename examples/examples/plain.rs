@@ -19,7 +19,7 @@ fn main() -> std::io::Result<()> {
         "/events" => Response::sse(|sink| {
             for i in 0..3 {
                 sink.send(
-                    &sutegi::Event::new()
+                    &sutegi::SseEvent::new()
                         .event("tick")
                         .id(i.to_string())
                         .data(i.to_string()),

@@ -204,6 +204,12 @@
 //!
 //! [matchit]: https://docs.rs/matchit
 
+// `unsafe` is refused everywhere but in the one module that registers
+// sockets with the poller (`server/registered.rs`), and each block there
+// says why it is sound.
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 extern crate self as sutegi;
 
 mod error;
@@ -218,16 +224,25 @@ pub mod test;
 mod type_name;
 
 pub use extract::{
-    Bytes, CaptureValue, Extension, Form, FromRequest, Headers, Json, LastEventId, Path, Query,
-    RequestContext, State, StateRequirement,
+    Bytes, Extension, Form, FromRequest, Headers, Json, LastEventId, Path, Query, RequestContext,
+    State,
 };
 pub use middleware::{Middleware, Next};
-pub use respond::{Error, Html, IntoResponse, Redirect, Status};
+pub use respond::{Error, Html, IntoResponse, Redirect};
 pub use router::{
     Location, Route, RouteFn, RouteKind, RouteSource, RouteSummary, RouteTable, Router,
     RouterError, RouterHandler, RouterProblem, UrlError,
 };
-pub use server::*;
+// The server's items an application writes: the seed's fourteen (from
+// `Limits` to `serve_until`), then the builder, the status type, the handler
+// contract and the SSE event builder. Everything else of the wire (the
+// codec's refusals, response framing, producers, header text, …) is named
+// through `sutegi::server`.
+pub use server::{
+    parse_request, serve, serve_until, status_reason, write_response, Body, Handler, Incoming,
+    IntoHandler, Limits, Method, Request, Response, Server, SseEvent, SseSink, Status, StreamSink,
+    ThreadPool,
+};
 pub use sutegi_macros::{delete, get, head, options, patch, post, put, route, routes, sse};
 
 /// What the route macros' generated code names. Not a public API: it may

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sutegi::{Event, Limits, Request, Response, Server};
+use sutegi::{Limits, Request, Response, Server, SseEvent};
 
 /// A server running on a thread until dropped (or `stop`ped).
 struct Running {
@@ -88,7 +88,7 @@ fn app(req: Request) -> Response {
                         std::thread::sleep(Duration::from_millis(interval));
                     }
                     sink.send(
-                        &Event::new()
+                        &SseEvent::new()
                             .event("tick")
                             .id(i.to_string())
                             .data(i.to_string()),

@@ -859,7 +859,7 @@ mod with_macros {
         let start = last.and_then(|id| id.as_u64()).map_or(0, |k| k + 1);
         for i in start..u64::from(q.n.unwrap_or(3)) {
             sink.send(
-                &crate::Event::new()
+                &crate::SseEvent::new()
                     .event("tick")
                     .id(i.to_string())
                     .data(i.to_string()),

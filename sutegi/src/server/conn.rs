@@ -10,15 +10,15 @@
 use std::borrow::Cow;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use super::codec::{Outcome, Refusal, RequestDecoder};
-use super::handler::Handler;
+use super::handler::{handle_or_500, safe_refuse, Handler};
 use super::limits::Limits;
+use super::registered::Registered;
 use super::request::{Method, Request, Version};
 use super::response::{Body, HeaderText, Producer, Response};
-use super::write::{encode_head, status_allows_body, Framing};
+use super::write::{encode_head, status_allows_body, ResponseFraming};
 
 /// Bytes a worker reads at most per `read` call.
 const READ_CHUNK: usize = 64 * 1024;
@@ -121,7 +121,8 @@ struct Outbox {
 
 /// A connection between requests or inside one.
 pub(crate) struct Conn {
-    pub(crate) socket: TcpStream,
+    /// The socket, in the poller for as long as the connection lives.
+    pub(crate) socket: Registered<TcpStream>,
     peer: SocketAddr,
     decoder: RequestDecoder,
     /// Input not yet consumed: a partial head or chunk line, or pipelined
@@ -145,11 +146,11 @@ pub(crate) struct StreamJob {
     pub(crate) status: u16,
     pub(crate) headers: Vec<(HeaderText, HeaderText)>,
     pub(crate) producer: Producer,
-    pub(crate) framing: Framing,
+    pub(crate) framing: ResponseFraming,
 }
 
 /// Where a connection goes after its turn on a worker.
-pub(crate) enum Next {
+pub(crate) enum Placement {
     Park(Box<Conn>, Interest),
     Close(Box<Conn>),
     Stream(Box<Conn>, StreamJob),
@@ -170,7 +171,7 @@ pub(crate) struct Turn<'a, H> {
 }
 
 impl Conn {
-    pub(crate) fn new(socket: TcpStream, peer: SocketAddr, limits: &Limits) -> Conn {
+    pub(crate) fn new(socket: Registered<TcpStream>, peer: SocketAddr, limits: &Limits) -> Conn {
         Conn {
             socket,
             peer,
@@ -222,9 +223,9 @@ impl Conn {
         mut self: Box<Self>,
         turn: &mut Turn<'_, H>,
         refusal: Refusal,
-    ) -> Next {
+    ) -> Placement {
         let response = safe_refuse(turn.handler, refusal.status(), refusal.message());
-        let framing = Framing {
+        let framing = ResponseFraming {
             version: Version::Http11,
             head_only: false,
             keep_alive: false,
@@ -233,25 +234,45 @@ impl Conn {
         self.linger(turn.limits)
     }
 
+    /// At its deadline, a request that stopped arriving gets its 408 (one
+    /// write, best effort: the connection closes next either way) and the
+    /// write side closes.
+    pub(crate) fn refuse_late_request<H: Handler>(&self, handler: &H, out: &mut Vec<u8>) {
+        let refusal = Refusal::Timeout;
+        let response = safe_refuse(handler, refusal.status(), refusal.message());
+        out.clear();
+        let body = response.body().as_bytes().unwrap_or_default();
+        encode_head(
+            out,
+            response.status(),
+            &response.headers,
+            Some(body.len()),
+            ResponseFraming::keep_alive().closing(),
+        );
+        out.extend_from_slice(body);
+        let _ = (&*self.socket).write(out);
+        let _ = self.socket.shutdown(Shutdown::Write);
+    }
+
     /// Half-closes and waits briefly for the client's remaining bytes, so a
     /// reset does not destroy the response it has not read yet.
-    fn linger(mut self: Box<Self>, limits: &Limits) -> Next {
+    fn linger(mut self: Box<Self>, limits: &Limits) -> Placement {
         if self.outbox.is_some() {
             if let Some(outbox) = self.outbox.as_mut() {
                 outbox.then_close = true;
             }
             self.wait_for(Wait::Writing, limits);
-            return Next::Park(self, Interest::Write);
+            return Placement::Park(self, Interest::Write);
         }
         let _ = self.socket.shutdown(Shutdown::Write);
         self.pending = Vec::new();
         self.wait_for(Wait::Lingering, limits);
-        Next::Park(self, Interest::Read)
+        Placement::Park(self, Interest::Read)
     }
 
     /// One turn on a worker, after the readiness set said the socket is
     /// ready.
-    pub(crate) fn run<H: Handler>(mut self: Box<Self>, turn: &mut Turn<'_, H>) -> Next {
+    pub(crate) fn run<H: Handler>(mut self: Box<Self>, turn: &mut Turn<'_, H>) -> Placement {
         if self.outbox.is_some() {
             match self.flush_outbox() {
                 Ok(true) => {
@@ -259,9 +280,12 @@ impl Conn {
                     if then_close {
                         return self.linger(turn.limits);
                     }
+                    // Answered in full: the connection is between requests
+                    // again, under the idle deadline, not the write one.
+                    self.wait_for(Wait::Idle, turn.limits);
                 }
-                Ok(false) => return Next::Park(self, Interest::Write),
-                Err(_) => return Next::Close(self),
+                Ok(false) => return Placement::Park(self, Interest::Write),
+                Err(_) => return Placement::Close(self),
             }
         }
         if self.wait == Wait::Lingering {
@@ -280,11 +304,11 @@ impl Conn {
             };
         }
         for _ in 0..READS_PER_TURN {
-            match self.socket.read(turn.scratch.spare(READ_CHUNK)) {
+            match (&*self.socket).read(turn.scratch.spare(READ_CHUNK)) {
                 Ok(0) => {
                     // The peer closed. A half-sent request gets no answer:
                     // nobody is left to read it.
-                    return Next::Close(self);
+                    return Placement::Close(self);
                 }
                 Ok(n) => {
                     turn.scratch.advance(n);
@@ -298,7 +322,7 @@ impl Conn {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Next::Close(self),
+                Err(_) => return Placement::Close(self),
             }
         }
         if !turn.scratch.is_empty() {
@@ -307,7 +331,7 @@ impl Conn {
         if (turn.closing)() && !self.has_request_in_flight() {
             return self.linger(turn.limits);
         }
-        Next::Park(self, Interest::Read)
+        Placement::Park(self, Interest::Read)
     }
 
     /// Feeds the scratch buffer to the codec and answers every complete
@@ -318,7 +342,7 @@ impl Conn {
         mut self: Box<Self>,
         turn: &mut Turn<'_, H>,
         fresh_bytes: bool,
-    ) -> Result<Box<Self>, Next> {
+    ) -> Result<Box<Self>, Placement> {
         loop {
             let handler = turn.handler;
             let body_limit = |method: Method, path: &str| handler.body_limit(method, path);
@@ -333,7 +357,7 @@ impl Conn {
             if self.decoder.take_continue() {
                 // Best effort: a client that cannot take 25 bytes now will
                 // send its body anyway after its own timeout.
-                let _ = (&self.socket).write(b"HTTP/1.1 100 Continue\r\n\r\n");
+                let _ = (&*self.socket).write(b"HTTP/1.1 100 Continue\r\n\r\n");
             }
             match step.outcome {
                 Outcome::NeedMore => {
@@ -371,22 +395,16 @@ impl Conn {
         self: Box<Self>,
         turn: &mut Turn<'_, H>,
         request: Request,
-    ) -> Result<Box<Self>, Next> {
+    ) -> Result<Box<Self>, Placement> {
         let head_only = request.method() == Method::Head;
         let version = request.version();
         let asked_keep_alive = turn.limits.keep_alive
             && request.keep_alive()
             && self.served < turn.limits.max_requests_per_connection;
         let handler = turn.handler;
-        let response = match catch_unwind(AssertUnwindSafe(|| handler.handle(request))) {
-            Ok(response) => response,
-            Err(panic) => {
-                log::error!("a handler panicked: {}", panic_message(&panic));
-                safe_refuse(handler, 500, "the server failed to answer this request")
-            }
-        };
+        let response = handle_or_500(handler, request);
         let keep_alive = asked_keep_alive && !(turn.closing)();
-        let framing = Framing {
+        let framing = ResponseFraming {
             version,
             head_only,
             keep_alive,
@@ -405,7 +423,7 @@ impl Conn {
             let Body::Stream(producer) = body else {
                 unreachable!("checked is_stream above")
             };
-            return Err(Next::Stream(
+            return Err(Placement::Stream(
                 self,
                 StreamJob {
                     status,
@@ -422,13 +440,13 @@ impl Conn {
         mut self: Box<Self>,
         turn: &mut Turn<'_, H>,
         response: Response,
-        framing: Framing,
-    ) -> Result<Box<Self>, Next> {
+        framing: ResponseFraming,
+    ) -> Result<Box<Self>, Placement> {
         let keep = self.send(turn, response, framing);
         if let Some(outbox) = self.outbox.as_mut() {
             outbox.then_close = !keep;
             self.wait_for(Wait::Writing, turn.limits);
-            return Err(Next::Park(self, Interest::Write));
+            return Err(Placement::Park(self, Interest::Write));
         }
         if !keep {
             return Err(self.linger(turn.limits));
@@ -443,7 +461,7 @@ impl Conn {
         &mut self,
         turn: &mut Turn<'_, H>,
         mut response: Response,
-        framing: Framing,
+        framing: ResponseFraming,
     ) -> bool {
         turn.out.clear();
         // A stream answered without running it (HEAD, 204/304) keeps the
@@ -496,21 +514,21 @@ impl Conn {
     }
 
     /// Reads and drops what a closing client still sends, until it closes.
-    fn discard_input(mut self: Box<Self>) -> Next {
+    fn discard_input(mut self: Box<Self>) -> Placement {
         let mut sink = [0u8; 4096];
         for _ in 0..16 {
-            match self.socket.read(&mut sink) {
-                Ok(0) => return Next::Close(self),
+            match (&*self.socket).read(&mut sink) {
+                Ok(0) => return Placement::Close(self),
                 Ok(_) => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Next::Park(self, Interest::Read)
+                    return Placement::Park(self, Interest::Read)
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return Next::Close(self),
+                Err(_) => return Placement::Close(self),
             }
         }
         self.pending = Vec::new();
-        Next::Park(self, Interest::Read)
+        Placement::Park(self, Interest::Read)
     }
 
     /// After a stream ended cleanly on a persistent connection: the socket
@@ -561,18 +579,5 @@ fn write_some(
     Ok(sent)
 }
 
-/// The handler's refusal, with a plain fallback should rendering it panic.
-pub(crate) fn safe_refuse<H: Handler>(handler: &H, status: u16, message: &str) -> Response {
-    catch_unwind(AssertUnwindSafe(|| handler.refuse(status, message))).unwrap_or_else(|_| {
-        Response::with_body(status, message.to_owned())
-            .header("Content-Type", "text/plain; charset=utf-8")
-    })
-}
-
-pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)")
-}
+#[cfg(test)]
+mod tests;

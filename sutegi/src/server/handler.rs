@@ -2,14 +2,20 @@
 //! trait (answer a request, render a refusal, say a route's body limit,
 //! hear that shutdown began) and [`IntoHandler`], which `serve` takes.
 //!
+//! It also holds what every caller of a handler needs when the handler
+//! fails: [`panic_message`], and the refusal with a fallback.
+//!
 //! The server knows nothing of routes or JSON: a router implements these
 //! hooks to make the server's own refusals match its error shape and to
 //! raise body limits per route.
 
+use std::any::Any;
 use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::request::{Method, Request};
-use super::response::{status_reason, Response};
+use super::response::Response;
+use super::status::status_reason;
 
 /// Something that answers requests, shared by every worker.
 ///
@@ -72,4 +78,46 @@ impl<H: Handler> IntoHandler for H {
     fn into_server_handler(self) -> io::Result<H> {
         Ok(self)
     }
+}
+
+/// The handler's refusal, with a plain-text fallback should rendering it
+/// panic: a refusal must always go out.
+pub(crate) fn safe_refuse<H: Handler + ?Sized>(
+    handler: &H,
+    status: u16,
+    message: &str,
+) -> Response {
+    catch_unwind(AssertUnwindSafe(|| handler.refuse(status, message))).unwrap_or_else(|_| {
+        Response::with_body(status, message.to_owned())
+            .header("Content-Type", "text/plain; charset=utf-8")
+    })
+}
+
+/// Calls the handler; a panic becomes the handler's 500 refusal (its
+/// message logged, never sent). The server's workers and the test client
+/// both answer through this.
+pub(crate) fn handle_or_500<H: Handler + ?Sized>(handler: &H, request: Request) -> Response {
+    match catch_unwind(AssertUnwindSafe(|| handler.handle(request))) {
+        Ok(response) => response,
+        Err(panic) => {
+            log::error!("a handler panicked: {}", panic_message(&panic));
+            safe_refuse(handler, 500, "the server failed to answer this request")
+        }
+    }
+}
+
+/// The message a panic carried (`panic!("...")` with or without
+/// arguments), or `"(no message)"` for a payload of another type: what the
+/// server, the router and the test client log when they catch a panic.
+///
+/// ```
+/// let panic = std::panic::catch_unwind(|| panic!("no {} here", "user")).unwrap_err();
+/// assert_eq!(sutegi::server::panic_message(&panic), "no user here");
+/// ```
+pub fn panic_message(panic: &Box<dyn Any + Send>) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }

@@ -11,6 +11,7 @@ use std::fmt;
 use std::io;
 
 use super::sink::{SseSink, StreamSink};
+use super::status::Status;
 
 /// A header field name or value: static text costs no allocation.
 pub type HeaderText = Cow<'static, str>;
@@ -112,6 +113,7 @@ impl From<&'static [u8]> for Body {
 /// An HTTP response: status code, header fields in order, and a body.
 #[derive(Debug)]
 pub struct Response {
+    /// Always a final code (200..=999): the constructors see to it.
     pub(crate) status: u16,
     pub(crate) headers: Vec<(HeaderText, HeaderText)>,
     pub(crate) body: Body,
@@ -119,18 +121,23 @@ pub struct Response {
 
 impl Response {
     /// A response with this status, no headers and an empty body.
-    pub fn new(status: u16) -> Response {
+    ///
+    /// Takes a [`Status`] or a plain `u16`. An interim (1xx) status cannot
+    /// be a handler's answer: it becomes 500, logged (see [`Status`]).
+    pub fn new(status: impl Into<Status>) -> Response {
         Response {
-            status,
+            status: status.into().final_code(),
             headers: Vec::new(),
             body: Body::empty(),
         }
     }
 
-    /// A response with this status and body.
-    pub fn with_body(status: u16, body: impl Into<Body>) -> Response {
+    /// A response with this status and body (an interim status becomes
+    /// 500, as with [`new`](Response::new)). A 204 or 304 keeps its body
+    /// here, but the server sends none.
+    pub fn with_body(status: impl Into<Status>, body: impl Into<Body>) -> Response {
         Response {
-            status,
+            status: status.into().final_code(),
             headers: Vec::new(),
             body: body.into(),
         }
@@ -169,9 +176,10 @@ impl Response {
         self.status
     }
 
-    /// Changes the status code.
-    pub fn set_status(&mut self, status: u16) {
-        self.status = status;
+    /// Changes the status code (an interim status becomes 500, as with
+    /// [`new`](Response::new)).
+    pub fn set_status(&mut self, status: impl Into<Status>) {
+        self.status = status.into().final_code();
     }
 
     /// Appends a header field (builder style). Fields with CR or LF in the
@@ -233,71 +241,20 @@ impl Response {
     }
 }
 
-/// The canonical reason phrase of a status code (RFC 9110 §15), or `""`
-/// for a code it does not name.
-pub fn status_reason(status: u16) -> &'static str {
-    match status {
-        100 => "Continue",
-        101 => "Switching Protocols",
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        203 => "Non-Authoritative Information",
-        204 => "No Content",
-        205 => "Reset Content",
-        206 => "Partial Content",
-        300 => "Multiple Choices",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        304 => "Not Modified",
-        305 => "Use Proxy",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        402 => "Payment Required",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        406 => "Not Acceptable",
-        407 => "Proxy Authentication Required",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        410 => "Gone",
-        411 => "Length Required",
-        412 => "Precondition Failed",
-        413 => "Content Too Large",
-        414 => "URI Too Long",
-        415 => "Unsupported Media Type",
-        416 => "Range Not Satisfiable",
-        417 => "Expectation Failed",
-        421 => "Misdirected Request",
-        422 => "Unprocessable Content",
-        426 => "Upgrade Required",
-        428 => "Precondition Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        451 => "Unavailable For Legal Reasons",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        _ => "",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn reason_phrases_follow_rfc_9110() {
-        assert_eq!(status_reason(413), "Content Too Large");
-        assert_eq!(status_reason(422), "Unprocessable Content");
-        assert_eq!(status_reason(599), "");
+    fn an_interim_status_is_never_a_final_response() {
+        assert_eq!(Response::new(Status::SWITCHING_PROTOCOLS).status(), 500);
+        assert_eq!(Response::with_body(100, "x").status(), 500);
+        assert_eq!(Response::new(Status::CREATED).status(), 201);
+        let mut response = Response::new(204);
+        response.set_status(103);
+        assert_eq!(response.status(), 500);
+        response.set_status(Status::ACCEPTED);
+        assert_eq!(response.status(), 202);
     }
 
     #[test]

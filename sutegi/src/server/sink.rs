@@ -210,11 +210,11 @@ impl Write for StreamSink {
 /// and a comment, written together as one frame.
 ///
 /// ```
-/// let event = sutegi::Event::new().event("tick").id("3").data("3");
+/// let event = sutegi::SseEvent::new().event("tick").id("3").data("3");
 /// # let _ = event;
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Event {
+pub struct SseEvent {
     event: Option<String>,
     id: Option<String>,
     data: Option<String>,
@@ -222,39 +222,39 @@ pub struct Event {
     comment: Option<String>,
 }
 
-impl Event {
+impl SseEvent {
     /// An empty event; add its fields with the builder methods.
-    pub fn new() -> Event {
-        Event::default()
+    pub fn new() -> SseEvent {
+        SseEvent::default()
     }
 
     /// Sets the event name (`event:` field). CR or LF in it makes sending fail.
-    pub fn event(mut self, name: impl Into<String>) -> Event {
+    pub fn event(mut self, name: impl Into<String>) -> SseEvent {
         self.event = Some(name.into());
         self
     }
 
     /// Sets the event id (`id:` field), which the browser sends back as
     /// `Last-Event-ID` when it reconnects. CR, LF or NUL in it makes sending fail.
-    pub fn id(mut self, id: impl Into<String>) -> Event {
+    pub fn id(mut self, id: impl Into<String>) -> SseEvent {
         self.id = Some(id.into());
         self
     }
 
     /// Sets the data; each line becomes its own `data:` field.
-    pub fn data(mut self, data: impl Into<String>) -> Event {
+    pub fn data(mut self, data: impl Into<String>) -> SseEvent {
         self.data = Some(data.into());
         self
     }
 
     /// Sets the reconnection delay the client should use (`retry:` field).
-    pub fn retry(mut self, delay: Duration) -> Event {
+    pub fn retry(mut self, delay: Duration) -> SseEvent {
         self.retry = Some(delay);
         self
     }
 
     /// Sets a comment line (`: text`), ignored by clients.
-    pub fn comment(mut self, text: impl Into<String>) -> Event {
+    pub fn comment(mut self, text: impl Into<String>) -> SseEvent {
         self.comment = Some(text.into());
         self
     }
@@ -347,34 +347,34 @@ impl SseSink {
     }
 
     /// Sends one event (event name, id, data, retry together in one frame).
-    pub fn send(&mut self, event: &Event) -> io::Result<()> {
+    pub fn send(&mut self, event: &SseEvent) -> io::Result<()> {
         let frame = event.to_frame()?;
         self.inner.send(frame.as_bytes())
     }
 
     /// Sends a data-only event.
     pub fn data(&mut self, data: &str) -> io::Result<()> {
-        self.send(&Event::new().data(data))
+        self.send(&SseEvent::new().data(data))
     }
 
     /// Sends a named event with data.
     pub fn event(&mut self, name: &str, data: &str) -> io::Result<()> {
-        self.send(&Event::new().event(name).data(data))
+        self.send(&SseEvent::new().event(name).data(data))
     }
 
     /// Sends an id-only frame (sets the client's last event id).
     pub fn id(&mut self, id: &str) -> io::Result<()> {
-        self.send(&Event::new().id(id))
+        self.send(&SseEvent::new().id(id))
     }
 
     /// Tells the client how long to wait before reconnecting.
     pub fn retry(&mut self, delay: Duration) -> io::Result<()> {
-        self.send(&Event::new().retry(delay))
+        self.send(&SseEvent::new().retry(delay))
     }
 
     /// Sends a comment line, which clients ignore (useful as a ping).
     pub fn comment(&mut self, text: &str) -> io::Result<()> {
-        self.send(&Event::new().comment(text))
+        self.send(&SseEvent::new().comment(text))
     }
 
     /// Whether the stream should stop (shutdown, or the client went away).
@@ -464,7 +464,7 @@ mod tests {
 
     #[test]
     fn event_fields_share_one_frame() {
-        let frame = Event::new()
+        let frame = SseEvent::new()
             .event("tick")
             .id("3")
             .data("3")
@@ -475,14 +475,14 @@ mod tests {
 
     #[test]
     fn multi_line_data_becomes_several_data_lines() {
-        let frame = Event::new().data("a\nb\r\nc\rd").to_frame().unwrap();
+        let frame = SseEvent::new().data("a\nb\r\nc\rd").to_frame().unwrap();
         assert_eq!(frame, "data: a\ndata: b\ndata: c\ndata: d\n\n");
     }
 
     #[test]
     fn newline_in_event_name_or_id_is_an_error_not_a_broken_frame() {
-        assert!(Event::new().event("a\nb").to_frame().is_err());
-        assert!(Event::new().id("1\r").to_frame().is_err());
+        assert!(SseEvent::new().event("a\nb").to_frame().is_err());
+        assert!(SseEvent::new().id("1\r").to_frame().is_err());
     }
 
     #[test]

@@ -12,13 +12,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::limits::Limits;
 use super::request::Version;
-use super::response::{status_reason, Body, Response};
+use super::response::{Body, Response};
 use super::sink::{Output, StreamSink};
+use super::status::status_reason;
 
 /// How a response is framed for the request it answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Framing {
+pub struct ResponseFraming {
     /// The request's version: streams are chunked on 1.1, close-delimited on 1.0.
     pub version: Version,
     /// The request was `HEAD`: headers only, the body (or producer) dropped.
@@ -27,10 +28,10 @@ pub struct Framing {
     pub keep_alive: bool,
 }
 
-impl Framing {
+impl ResponseFraming {
     /// HTTP/1.1 framing with keep-alive, for a request that is not `HEAD`.
-    pub fn keep_alive() -> Framing {
-        Framing {
+    pub fn keep_alive() -> ResponseFraming {
+        ResponseFraming {
             version: Version::Http11,
             head_only: false,
             keep_alive: true,
@@ -38,16 +39,16 @@ impl Framing {
     }
 
     /// The same framing, closing the connection after the response.
-    pub fn closing(self) -> Framing {
-        Framing {
+    pub fn closing(self) -> ResponseFraming {
+        ResponseFraming {
             keep_alive: false,
             ..self
         }
     }
 
     /// The same framing for a `HEAD` request (or not).
-    pub fn head_only(self, head_only: bool) -> Framing {
-        Framing { head_only, ..self }
+    pub fn head_only(self, head_only: bool) -> ResponseFraming {
+        ResponseFraming { head_only, ..self }
     }
 }
 
@@ -62,7 +63,7 @@ impl Framing {
 pub fn write_response(
     stream: &mut TcpStream,
     response: Response,
-    framing: Framing,
+    framing: ResponseFraming,
 ) -> io::Result<bool> {
     let limits = Limits::default();
     let mut head = Vec::with_capacity(256);
@@ -141,7 +142,7 @@ pub(crate) fn encode_head(
     status: u16,
     headers: &[(Cow<'static, str>, Cow<'static, str>)],
     body_len: Option<usize>,
-    framing: Framing,
+    framing: ResponseFraming,
 ) -> bool {
     let mut keep_alive = framing.keep_alive;
     out.extend_from_slice(framing.version.as_str().as_bytes());
@@ -245,7 +246,7 @@ mod tests {
         status: u16,
         headers: &[(&'static str, &'static str)],
         len: Option<usize>,
-        framing: Framing,
+        framing: ResponseFraming,
     ) -> (String, bool) {
         let headers: Vec<_> = headers
             .iter()
@@ -262,7 +263,7 @@ mod tests {
             200,
             &[("Content-Length", "99"), ("X-A", "1")],
             Some(5),
-            Framing::keep_alive(),
+            ResponseFraming::keep_alive(),
         );
         assert!(keep);
         assert!(head.starts_with("HTTP/1.1 200 OK\r\nDate: "));
@@ -274,9 +275,9 @@ mod tests {
 
     #[test]
     fn streams_are_chunked_on_1_1_and_close_delimited_on_1_0() {
-        let (head, keep) = head_of(200, &[], None, Framing::keep_alive());
+        let (head, keep) = head_of(200, &[], None, ResponseFraming::keep_alive());
         assert!(keep && head.contains("Transfer-Encoding: chunked\r\n"));
-        let framing = Framing {
+        let framing = ResponseFraming {
             version: Version::Http10,
             head_only: false,
             keep_alive: true,
@@ -291,7 +292,7 @@ mod tests {
             200,
             &[("Connection", "close")],
             Some(0),
-            Framing::keep_alive(),
+            ResponseFraming::keep_alive(),
         );
         assert!(!keep);
         assert_eq!(head.matches("Connection").count(), 1);
@@ -303,22 +304,22 @@ mod tests {
             200,
             &[("X-Evil", "a\r\nSet-Cookie: x"), ("Bad Name", "v")],
             Some(0),
-            Framing::keep_alive(),
+            ResponseFraming::keep_alive(),
         );
         assert!(!head.contains("Set-Cookie") && !head.contains("Bad Name"));
     }
 
     #[test]
     fn no_content_has_no_length() {
-        let (head, _) = head_of(204, &[], Some(0), Framing::keep_alive());
+        let (head, _) = head_of(204, &[], Some(0), ResponseFraming::keep_alive());
         assert!(!head.contains("Content-Length"));
-        let (head, _) = head_of(304, &[], Some(10), Framing::keep_alive());
+        let (head, _) = head_of(304, &[], Some(10), ResponseFraming::keep_alive());
         assert!(!head.contains("Content-Length"));
     }
 
     #[test]
     fn http_1_0_keep_alive_is_announced() {
-        let framing = Framing {
+        let framing = ResponseFraming {
             version: Version::Http10,
             head_only: false,
             keep_alive: true,
