@@ -847,6 +847,33 @@ pub fn content_type_for(path: impl AsRef<Path>) -> &'static str {
     }
 }
 
+/// Serving a directory from a router: here, beside [`ServeDir`], so the
+/// router knows nothing of files.
+impl crate::router::Router {
+    /// Serves the files under `dir` at `prefix`: `{prefix}/{*path}` answers
+    /// files, `{prefix}/` the root's index file, and `{prefix}` redirects
+    /// (307) to `{prefix}/`. See [`ServeDir`] for
+    /// the status codes and headers.
+    ///
+    /// ```
+    /// use sutegi::{files::ServeDir, Router};
+    ///
+    /// let app = Router::new().serve_dir("/static", ServeDir::new("examples/static"));
+    /// assert!(app.into_handler().is_ok());
+    /// ```
+    #[track_caller]
+    pub fn serve_dir(self, prefix: &str, dir: ServeDir) -> crate::router::Router {
+        let prefix = prefix.trim_end_matches('/').to_owned();
+        let mut router = self
+            .get(format!("{prefix}/"), dir.clone())
+            .get(format!("{prefix}/{{*path}}"), dir.clone());
+        if !prefix.is_empty() {
+            router = router.get(prefix, dir);
+        }
+        router
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,11 +4,17 @@
 //! access log's line. The layer mechanics themselves (order,
 //! short-circuit, panics) are tested with the router.
 
+use super::access_log::access_line;
+use super::cors::add_vary;
+use super::request_id::is_valid_request_id;
 use super::*;
 use crate::extract::Extension;
 use crate::router::{Router, RouterHandler};
-use crate::server::Handler;
+use crate::server::{Handler, Method, Request, Response};
 use std::collections::HashSet;
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 fn send(app: &RouterHandler, method: Method, target: &str, headers: &[(&str, &str)]) -> Response {
     app.handle(Request::new(method, target, headers, Vec::new()))
