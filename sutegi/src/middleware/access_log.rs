@@ -32,7 +32,7 @@ enum LogTarget {
 /// bytes (the `Content-Length`; `stream` for a streamed body), the time in
 /// microseconds from this layer to the response (for a stream: until its
 /// head is ready, not until it ends), the peer address, and the request id
-/// when a [`RequestIds`] layer gave one (at any position in the chain).
+/// when a [`RequestIds`](super::RequestIds) layer gave one (at any position in the chain).
 ///
 /// Off by default: a router logs nothing until you add the layer. Add it
 /// last (outermost) so it times and records what every other layer did,

@@ -18,7 +18,7 @@ use crate::server::{Request, Response};
 /// Closures `Fn(&mut Request, Next<'_>) -> Response + Send + Sync +
 /// 'static` are middleware (name the argument types:
 /// `|request: &mut Request, next: Next<'_>| …`); a type of your own
-/// implements this trait when it carries configuration, as [`Cors`] does.
+/// implements this trait when it carries configuration, as [`Cors`](super::Cors) does.
 ///
 /// The request is lent, not moved: a middleware passes the same request on
 /// with `next.run(request)` and can still read it afterwards (the access

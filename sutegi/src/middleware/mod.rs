@@ -1,4 +1,4 @@
-//! Middleware: functions around a whole [`Router`](crate::Router), added
+//! Middleware: functions around a whole [`Router`], added
 //! with [`Router::layer`](crate::Router::layer), and the three every small
 //! API wants: an [`AccessLog`], [`Cors`] and request ids ([`RequestIds`],
 //! readable by handlers as [`Extension<RequestId>`](crate::Extension)); plus
@@ -94,9 +94,8 @@ pub use self::request_id::{RequestId, RequestIds};
 impl Router {
     /// Wraps the whole router in `middleware`: a closure
     /// `|request: &mut Request, next: Next<'_>| -> Response` or a
-    /// [`Middleware`] type ([`AccessLog`](crate::middleware::AccessLog),
-    /// [`Cors`](crate::middleware::Cors),
-    /// [`RequestIds`](crate::middleware::RequestIds), your own).
+    /// [`Middleware`] type ([`AccessLog`], [`Cors`], [`RequestIds`], your
+    /// own).
     ///
     /// **The layer added last is the outermost** (as with axum's `layer`
     /// and actix-web's `wrap`): in `.layer(a).layer(b)`, `b` sees the

@@ -38,7 +38,6 @@ pub(super) struct RouterParts {
     pub(super) layers: Vec<Layer>,
 }
 
-
 /// The router being compiled: the tree, the path table and the problems
 /// found so far.
 #[derive(Default)]

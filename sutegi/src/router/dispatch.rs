@@ -83,7 +83,7 @@ pub struct RouterHandler {
 
 impl RouterHandler {
     /// The full path of `route`, mount prefixes included; see
-    /// [`Router::url_for`].
+    /// [`Router::url_for`](super::Router::url_for).
     pub fn url_for(
         &self,
         route: impl IntoRoute,
@@ -98,7 +98,8 @@ impl RouterHandler {
         pattern::url_for(route, declared, args)
     }
 
-    /// Every route it serves, then the fallbacks; see [`Router::routes`].
+    /// Every route it serves, then the fallbacks; see
+    /// [`Router::routes`](super::Router::routes).
     pub fn routes(&self) -> RouteTable {
         let fallbacks = self.fallbacks.prefixed.iter().chain(&self.fallbacks.root);
         let routes = self

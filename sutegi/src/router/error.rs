@@ -14,8 +14,7 @@ use crate::extract::{shorten_type_name, StateEntry, StateRequirement};
 
 use super::route::{Location, RouteSummary};
 
-
-/// What [`Router::into_handler`] found wrong: every problem of the router,
+/// What [`Router::into_handler`](super::Router::into_handler) found wrong: every problem of the router,
 /// each naming the routes and their source locations.
 #[derive(Clone, Debug)]
 pub struct RouterError {
@@ -150,7 +149,7 @@ impl fmt::Display for RouterProblem {
     }
 }
 
-/// Why [`Router::url_for`] could not build a path.
+/// Why [`Router::url_for`](super::Router::url_for) could not build a path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UrlError {
@@ -194,7 +193,6 @@ impl fmt::Display for UrlError {
         }
     }
 }
-
 
 impl std::error::Error for UrlError {}
 

@@ -54,7 +54,7 @@ pub(crate) mod route_fn;
 mod table;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -369,7 +369,7 @@ impl Router {
     /// balancer or a Kubernetes readiness probe: 200
     /// `text/plain; charset=utf-8` `ok` while serving, 503 `shutting down`
     /// from the moment shutdown begins (when the server calls
-    /// [`Handler::shutdown_started`], before it stops accepting: see
+    /// [`Handler::shutdown_started`](crate::Handler::shutdown_started), before it stops accepting: see
     /// [`Limits::drain_delay`](crate::Limits)), so traffic moves elsewhere
     /// before the process drains. Both carry `Cache-Control: no-store`;
     /// neither is logged as an error.

@@ -397,4 +397,3 @@ pub struct MacroRoute {
     pub state_requirements: Vec<Option<StateRequirement>>,
     pub handler: BoxedHandler,
 }
-

@@ -18,7 +18,6 @@ use crate::server::{Request, Response};
 pub(crate) type BoxedHandler =
     Arc<dyn for<'a, 'b> Fn(&'a RequestContext<'b>) -> Response + Send + Sync + 'static>;
 
-
 /// A handler for a route: a function or closure taking up to eight
 /// extractors (every argument implements [`FromRequest`] for any lifetime,
 /// i.e. is owned) and returning an [`IntoResponse`]. A first argument of

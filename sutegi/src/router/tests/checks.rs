@@ -147,4 +147,3 @@ fn a_closure_reading_the_body_twice_is_refused() {
         "{found:?}"
     );
 }
-

@@ -155,4 +155,3 @@ fn extractor_refusals_come_back_as_responses() {
         .contains("`limit`"));
     assert_eq!(get(&app, "/search?q=x&q=y").0, 400);
 }
-

@@ -136,4 +136,3 @@ fn several_methods_share_one_route() {
         Some("GET, HEAD, POST, OPTIONS")
     );
 }
-

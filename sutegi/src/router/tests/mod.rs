@@ -3,14 +3,15 @@
 //! fallbacks, states, body limits), `checks` (conflicts and the other
 //! build checks), `handlers` (panics, the error shape, closures and their
 //! extractors), `paths` (reverse routing, path builders, patterns),
-//! `macros` (routes written with the attribute macros), `layers`
-//! (middleware mechanics) and `listing` (health route, route table). This
-//! file holds what they share.
+//! `macros` (routes written with the attribute macros) and `listing`
+//! (health route, route table). The layer mechanics are tested with the
+//! middleware, which adds `Router::layer`. This file holds what they share,
+//! the middleware tests too (the helpers and the one test logger a test
+//! process can have).
 
 use super::pattern::{build_path, normalized, parse_pattern, PathPiece, PatternPiece};
 use super::*;
 use crate::extract::{Json, Path, Query, State};
-use crate::middleware::{Middleware, Next};
 use crate::respond::{IntoResponse, Status};
 use crate::server::{Handler, Method, Request, Response};
 use std::io;
@@ -19,18 +20,17 @@ use std::sync::{Arc, Mutex};
 
 mod checks;
 mod handlers;
-mod layers;
 mod listing;
 mod macros;
 mod matching;
 mod mounting;
 mod paths;
 
-fn send(app: &RouterHandler, method: Method, target: &str) -> Response {
+pub(crate) fn send(app: &RouterHandler, method: Method, target: &str) -> Response {
     app.handle(Request::new(method, target, &[], Vec::new()))
 }
 
-fn body_text(response: &Response) -> String {
+pub(crate) fn body_text(response: &Response) -> String {
     String::from_utf8(
         response
             .body()
@@ -41,12 +41,12 @@ fn body_text(response: &Response) -> String {
     .unwrap()
 }
 
-fn get(app: &RouterHandler, target: &str) -> (u16, String) {
+pub(crate) fn get(app: &RouterHandler, target: &str) -> (u16, String) {
     let response = send(app, Method::Get, target);
     (response.status(), body_text(&response))
 }
 
-fn error_json(response: &Response) -> serde_json::Value {
+pub(crate) fn error_json(response: &Response) -> serde_json::Value {
     assert_eq!(
         response.header_value("content-type"),
         Some("application/json")
@@ -54,7 +54,7 @@ fn error_json(response: &Response) -> serde_json::Value {
     serde_json::from_str(&body_text(response)).expect("the error shape is JSON")
 }
 
-fn problems(router: Router) -> Vec<RouterProblem> {
+pub(crate) fn problems(router: Router) -> Vec<RouterProblem> {
     router
         .into_handler()
         .expect_err("the router has problems")
@@ -77,9 +77,8 @@ impl log::Log for TestLogger {
 
 static LOGGER: TestLogger = TestLogger(Mutex::new(Vec::new()));
 
-fn logged() -> Vec<String> {
+pub(crate) fn logged() -> Vec<String> {
     let _ = log::set_logger(&LOGGER);
     log::set_max_level(log::LevelFilter::Trace);
     LOGGER.0.lock().unwrap().clone()
 }
-

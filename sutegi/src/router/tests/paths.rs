@@ -137,7 +137,6 @@ fn routing_cost_does_not_grow_with_the_table() {
     );
 }
 
-
 mod properties {
     use super::*;
     use proptest::prelude::*;

@@ -3,6 +3,13 @@
 //! types, layers refused on a mounted router.
 
 use super::*;
+// The router's test helpers (they answer without headers; `send` here is
+// theirs) and its test logger: one logger per test process.
+use crate::extract::Path;
+use crate::respond::Error;
+use crate::router::tests::{body_text, error_json, get, logged, problems, send};
+use crate::router::RouterProblem;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A middleware that records its name on the way in and out, in a shared
 /// trace, and marks the response with a header of its own.
@@ -251,4 +258,3 @@ fn layers_on_a_mounted_router_are_refused_naming_them() {
         "{message}"
     );
 }
-
