@@ -852,8 +852,8 @@ pub fn content_type_for(path: impl AsRef<Path>) -> &'static str {
 impl crate::router::Router {
     /// Serves the files under `dir` at `prefix`: `{prefix}/{*path}` answers
     /// files, `{prefix}/` the root's index file, and `{prefix}` redirects
-    /// (307) to `{prefix}/`. See [`ServeDir`] for
-    /// the status codes and headers.
+    /// (307) to `{prefix}/`. See [`ServeDir`] for the status codes and
+    /// headers.
     ///
     /// ```
     /// use sutegi::{files::ServeDir, Router};
