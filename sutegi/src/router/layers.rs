@@ -2,11 +2,11 @@
 //! is a function of the request and the rest of the chain ([`Chain`]), with
 //! a name and the place it was added. The router keeps a list of them and
 //! runs the chain around its dispatch; it knows nothing of the
-//! [`Middleware`](crate::middleware::Middleware) trait or
-//! [`Next`](crate::middleware::Next), which
-//! [`Router::layer`](super::Router::layer) (in the middleware module)
-//! wraps into a `Layer`. This file imports neither side, so the router
-//! and the middleware module depend on it and not on each other.
+//! `Middleware` trait or `Next`, which `Router::layer` (in the middleware
+//! module) wraps into a `Layer`. This file imports neither the builder,
+//! the dispatch nor the middleware (only [`Location`] from the route
+//! types), so the router and the middleware module both depend on it and
+//! not on each other.
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};

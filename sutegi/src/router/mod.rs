@@ -17,9 +17,9 @@
 //! (`sutegi-macros`) generate [`Route`]s through `sutegi::__private`.
 //!
 //! The router knows nothing of what is added on top of it: `Router::layer`
-//! lives with the middleware ([`middleware`](crate::middleware)) and
-//! `Router::serve_dir` with the files ([`files`](crate::files)); the
-//! router holds the layers type-erased (`layers.rs`).
+//! lives with the middleware (`middleware/mod.rs`) and `Router::serve_dir`
+//! with the files (`files.rs`); the router holds the layers type-erased
+//! (`layers.rs`), and neither module is imported here.
 //!
 //! The files, each depending only on those listed before it:
 //! - `route_fn.rs`: [`RouteFn`], what can answer a route, and the boxed
@@ -357,9 +357,9 @@ impl Router {
         pattern::url_for(route, declared, args)
     }
 
-    /// Adds a middleware layer (outermost so far): what
-    /// [`Router::layer`](crate::middleware) does once it has erased the
-    /// middleware's type.
+    /// Adds a middleware layer (outermost so far): what `Router::layer`
+    /// (in the middleware module) does once it has erased the middleware's
+    /// type.
     pub(crate) fn push_layer(mut self, layer: Layer) -> Router {
         self.layers.push(layer);
         self
@@ -369,7 +369,8 @@ impl Router {
     /// balancer or a Kubernetes readiness probe: 200
     /// `text/plain; charset=utf-8` `ok` while serving, 503 `shutting down`
     /// from the moment shutdown begins (when the server calls
-    /// [`Handler::shutdown_started`](crate::Handler::shutdown_started), before it stops accepting: see
+    /// [`Handler::shutdown_started`](crate::Handler::shutdown_started),
+    /// before it stops accepting: see
     /// [`Limits::drain_delay`](crate::Limits)), so traffic moves elsewhere
     /// before the process drains. Both carry `Cache-Control: no-store`;
     /// neither is logged as an error.
