@@ -229,10 +229,7 @@ pub use extract::{
 };
 pub use middleware::{Middleware, Next};
 pub use respond::{Error, Html, IntoResponse, Redirect};
-pub use router::{
-    Location, Route, RouteFn, RouteKind, RouteSource, RouteSummary, RouteTable, Router,
-    RouterError, RouterHandler, RouterProblem, UrlError,
-};
+pub use router::{Route, Router, RouterError, RouterHandler};
 // The server's items an application writes: the seed's fourteen (from
 // `Limits` to `serve_until`), then the builder, the status type, the handler
 // contract and the SSE event builder. Everything else of the wire (the
@@ -250,7 +247,7 @@ pub use sutegi_macros::{delete, get, head, options, patch, post, put, route, rou
 #[doc(hidden)]
 pub mod __private {
     pub use crate::extract::RequestContext as Context;
-    pub use crate::router::{
-        boxed_handler, build_path, PathPiece, RouteInfo, RouteKind, RouteSource,
-    };
+    pub use crate::router::pattern::{build_path, PathPiece};
+    pub use crate::router::route::{IntoRoute as RouteSource, MacroRoute as RouteInfo, RouteKind};
+    pub use crate::router::route_fn::boxed_handler;
 }

@@ -1,0 +1,250 @@
+//! Serving a checked router: [`RouterHandler`], the [`Handler`] the server
+//! calls for every request. It matches the raw path with matchit, runs the
+//! route of the method (`HEAD` by `GET`), answers the automatic `OPTIONS`
+//! and the 405 with `Allow`, then asks the fallbacks, then answers 404; a
+//! handler's panic becomes a 500 in the error shape. The middleware chain
+//! ([`layers`](super::layers)) runs around all of it.
+//!
+//! What it serves was checked and compiled by [`build`](super::build);
+//! nothing here can fail but a handler.
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::extract::{RequestContext, StateEntry};
+use crate::respond::{render_error, Error, ErrorShape, ErrorShapeGuard, Status};
+use crate::server::{Handler, Method, Request, Response};
+
+use super::error::UrlError;
+use super::fallback::CompiledFallbacks;
+use super::layers::{Chain, Layer};
+use super::pattern;
+use super::route::{method_index, IntoRoute, MethodSet, RouteSummary, METHOD_COUNT};
+use super::route_fn::BoxedHandler;
+use super::table::RouteTable;
+
+/// A route once checked: what dispatch needs.
+pub(super) struct CompiledRoute {
+    pub(super) handler: BoxedHandler,
+    /// Its routers' states, nearest first.
+    pub(super) states: Box<[StateEntry]>,
+    pub(super) body_limit: Option<u64>,
+    pub(super) summary: RouteSummary,
+}
+
+/// One distinct path pattern and the route of each method on it.
+pub(super) struct PathEntry {
+    /// Index into the compiled routes, per method.
+    pub(super) by_method: [Option<u32>; METHOD_COUNT],
+    pub(super) methods: MethodSet,
+    /// The `Allow` header of the path.
+    pub(super) allow: String,
+}
+
+impl PathEntry {
+    /// The route answering `method` here (`HEAD` by `GET` when no route
+    /// claims it).
+    pub(super) fn route_for(&self, method: Method) -> Option<u32> {
+        match self.by_method[method_index(method)] {
+            None if method == Method::Head => self.by_method[method_index(Method::Get)],
+            found => found,
+        }
+    }
+}
+
+/// A checked [`Router`](super::Router), ready to serve: the [`Handler`] that
+/// [`serve`](crate::serve) runs on every worker.
+///
+/// Tests call [`handle`](Handler::handle) directly, no socket needed:
+///
+/// ```
+/// use sutegi::{Handler, Method, Request, Router};
+/// let app = Router::new().get("/hi", || "hello").into_handler().unwrap();
+/// let response = app.handle(Request::new(Method::Get, "/hi", &[], vec![]));
+/// assert_eq!(response.body().as_bytes(), Some(&b"hello"[..]));
+/// assert_eq!(app.handle(Request::new(Method::Get, "/nope", &[], vec![])).status(), 404);
+/// ```
+pub struct RouterHandler {
+    /// Pattern → index into `paths`.
+    pub(super) matcher: matchit::Router<u32>,
+    pub(super) paths: Vec<PathEntry>,
+    pub(super) routes: Vec<CompiledRoute>,
+    pub(super) fallbacks: CompiledFallbacks,
+    /// `Allow` for `OPTIONS *`: every method some route takes.
+    pub(super) server_allow: String,
+    pub(super) error_shape: Option<ErrorShape>,
+    /// Set once shutdown begins; health routes read it.
+    pub(super) shutting_down: Arc<AtomicBool>,
+    /// Middleware, outermost first; empty costs nothing per request.
+    pub(super) layers: Box<[Layer]>,
+}
+
+impl RouterHandler {
+    /// The full path of `route`, mount prefixes included; see
+    /// [`Router::url_for`](super::Router::url_for).
+    pub fn url_for(
+        &self,
+        route: impl IntoRoute,
+        args: &[&dyn fmt::Display],
+    ) -> Result<String, UrlError> {
+        // A compiled route's summary keeps its full path and what
+        // identifies its declaration.
+        let declared = self
+            .routes
+            .iter()
+            .map(|route| (route.summary.declaration(), route.summary.path.as_str()));
+        pattern::url_for(route, declared, args)
+    }
+
+    /// Every route it serves, then the fallbacks; see
+    /// [`Router::routes`](super::Router::routes).
+    pub fn routes(&self) -> RouteTable {
+        let fallbacks = self.fallbacks.prefixed.iter().chain(&self.fallbacks.root);
+        let routes = self
+            .routes
+            .iter()
+            .map(|route| route.summary.clone())
+            .chain(fallbacks.map(|fallback| fallback.summary.clone()))
+            .collect();
+        RouteTable::new(routes)
+    }
+
+    /// Whether shutdown has begun (see [`Handler::shutdown_started`]).
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
+    }
+
+    fn render(&self, error: &Error) -> Response {
+        match &self.error_shape {
+            Some(shape) => shape(error),
+            None => error.to_json_response(),
+        }
+    }
+
+    /// Routes one request: the route of its method, `HEAD` by `GET`, an
+    /// automatic `OPTIONS`, 405, a fallback, or 404.
+    fn dispatch(&self, request: &Request) -> Response {
+        let method = request.method();
+        let path = request.path();
+        if let Ok(matched) = self.matcher.at(path) {
+            let entry = &self.paths[*matched.value as usize];
+            return match entry.route_for(method) {
+                Some(index) => {
+                    let route = &self.routes[index as usize];
+                    self.run(
+                        &route.handler,
+                        &route.states,
+                        &route.summary,
+                        request,
+                        matched.params,
+                    )
+                }
+                None if method == Method::Options => {
+                    Response::new(204).header("Allow", entry.allow.clone())
+                }
+                None => {
+                    let message = format!(
+                        "{method} is not allowed on this path; it takes {}",
+                        entry.allow
+                    );
+                    let mut response =
+                        render_error(&Error::new(Status::METHOD_NOT_ALLOWED, message));
+                    response.set_header("Allow", entry.allow.clone());
+                    response
+                }
+            };
+        }
+        if path == "*" && method == Method::Options {
+            return Response::new(204).header("Allow", self.server_allow.clone());
+        }
+        if let Ok(matched) = self.fallbacks.matcher.at(path) {
+            let fallback = &self.fallbacks.prefixed[*matched.value as usize];
+            return self.run(
+                &fallback.handler,
+                &fallback.states,
+                &fallback.summary,
+                request,
+                matched.params,
+            );
+        }
+        if let Some(fallback) = &self.fallbacks.root {
+            return self.run(
+                &fallback.handler,
+                &fallback.states,
+                &fallback.summary,
+                request,
+                matchit::Params::new(),
+            );
+        }
+        render_error(&Error::not_found(format!("no route matches {path}")))
+    }
+
+    /// Runs a handler, turning a panic into a 500 whose body says nothing
+    /// of the panic; the message goes to the log.
+    fn run(
+        &self,
+        handler: &BoxedHandler,
+        states: &[StateEntry],
+        summary: &RouteSummary,
+        request: &Request,
+        captures: matchit::Params<'_, '_>,
+    ) -> Response {
+        let cx = RequestContext::for_route(request, captures, states, &self.shutting_down);
+        match catch_unwind(AssertUnwindSafe(|| handler(&cx))) {
+            Ok(response) => response,
+            Err(payload) => {
+                let message = crate::server::panic_message(&payload);
+                log::error!(
+                    "handler `{}` for {} {} ({}) panicked: {message}",
+                    summary.name,
+                    request.method(),
+                    request.path(),
+                    summary.location
+                );
+                render_error(&Error::internal(
+                    "the handler failed; the server log has the details",
+                ))
+            }
+        }
+    }
+}
+
+impl Handler for RouterHandler {
+    fn handle(&self, request: Request) -> Response {
+        let _shape = self.error_shape.clone().map(ErrorShapeGuard::install);
+        if self.layers.is_empty() {
+            return self.dispatch(&request);
+        }
+        let mut request = request;
+        let dispatch = |request: &mut Request| self.dispatch(request);
+        Chain::new(&self.layers, &dispatch).run(&mut request)
+    }
+
+    /// The server's own refusals (400, 408, 413, …) in the router's error
+    /// shape.
+    fn refuse(&self, status: u16, message: &str) -> Response {
+        self.render(&Error::new(status, message.to_owned()))
+    }
+
+    /// The matched route's body limit, if it has one.
+    fn body_limit(&self, method: Method, path: &str) -> Option<u64> {
+        let matched = self.matcher.at(path).ok()?;
+        let index = self.paths[*matched.value as usize].route_for(method)?;
+        self.routes[index as usize].body_limit
+    }
+
+    fn shutdown_started(&self) {
+        self.shutting_down.store(true, Ordering::Relaxed);
+    }
+}
+
+impl fmt::Debug for RouterHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let routes: Vec<String> = self.routes.iter().map(|r| r.summary.to_string()).collect();
+        f.debug_struct("RouterHandler")
+            .field("routes", &routes)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,124 @@
+//! The route listing: [`RouteTable`], what
+//! [`Router::routes`](super::Router::routes) and
+//! [`RouterHandler::routes`](super::RouterHandler::routes) return, and its
+//! `Display`, the aligned table `print_routes` writes at start-up.
+//!
+//! The rows are [`RouteSummary`]s, made by the route types
+//! ([`route`](super::route)); this file only arranges them.
+
+use std::fmt;
+
+use super::route::{RouteKind, RouteSummary};
+
+/// The routes of a router, as [`Router::routes`](super::Router::routes)
+/// lists them: a slice of [`RouteSummary`] (it derefs to one) whose
+/// `Display` is a table for people, one route a line:
+///
+/// ```text
+/// METHOD     PATH         HANDLER                SOURCE
+/// GET        /users/{id}  app::user              src/main.rs:12:1
+/// GET, POST  /slow        app::slow              src/main.rs:30:1
+/// GET        /events      app::events (stream)   src/main.rs:41:1
+/// *          /*           fallback closure       src/main.rs:60:10
+/// ```
+///
+/// `GET` routes answer `HEAD` too (not listed); a fallback answers any
+/// method (`*`). Every line ends with a newline.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteTable {
+    routes: Vec<RouteSummary>,
+}
+
+impl RouteTable {
+    /// The summaries, in the router's order.
+    pub fn as_slice(&self) -> &[RouteSummary] {
+        &self.routes
+    }
+
+    /// The summaries, owned.
+    pub fn into_vec(self) -> Vec<RouteSummary> {
+        self.routes
+    }
+}
+
+impl std::ops::Deref for RouteTable {
+    type Target = [RouteSummary];
+
+    fn deref(&self) -> &[RouteSummary] {
+        &self.routes
+    }
+}
+
+impl<'a> IntoIterator for &'a RouteTable {
+    type Item = &'a RouteSummary;
+    type IntoIter = std::slice::Iter<'a, RouteSummary>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.routes.iter()
+    }
+}
+
+impl IntoIterator for RouteTable {
+    type Item = RouteSummary;
+    type IntoIter = std::vec::IntoIter<RouteSummary>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.routes.into_iter()
+    }
+}
+
+impl fmt::Display for RouteTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rows: Vec<[String; 4]> = self
+            .routes
+            .iter()
+            .map(|route| {
+                let methods = if route.methods.is_empty() {
+                    "*".to_owned()
+                } else {
+                    route
+                        .methods
+                        .iter()
+                        .map(|m| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let mut handler = if route.module.is_empty() {
+                    route.name.clone()
+                } else {
+                    format!("{}::{}", route.module, route.name)
+                };
+                if route.kind == RouteKind::Stream {
+                    handler.push_str(" (stream)");
+                }
+                [
+                    methods,
+                    route.path.clone(),
+                    handler,
+                    route.location.to_string(),
+                ]
+            })
+            .collect();
+        let header = ["METHOD", "PATH", "HANDLER", "SOURCE"].map(str::to_owned);
+        let mut widths = [0; 3];
+        for row in std::iter::once(&header).chain(&rows) {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        for row in std::iter::once(&header).chain(&rows) {
+            for (cell, width) in row.iter().zip(widths) {
+                write!(f, "{cell:<width$}  ")?;
+            }
+            writeln!(f, "{}", row[3])?;
+        }
+        Ok(())
+    }
+}
+
+impl RouteTable {
+    /// A table of these rows, in this order.
+    pub(super) fn new(routes: Vec<RouteSummary>) -> RouteTable {
+        RouteTable { routes }
+    }
+}
