@@ -561,7 +561,8 @@ fn run_micro_pass(bench: &Path, pass: usize) -> Result<Vec<(String, f64)>, Strin
     .collect();
     println!("micro  building and running sutegi-microbench (criterion; a few minutes)");
     std::env::set_var("CRITERION_HOME", &out_dir);
-    let run = scenarios::run_command_in(Some(&dir), "cargo", &args, Duration::from_secs(1800), &log);
+    let run =
+        scenarios::run_command_in(Some(&dir), "cargo", &args, Duration::from_secs(1800), &log);
     std::env::remove_var("CRITERION_HOME");
     match run? {
         (_, 0) => {}

@@ -489,12 +489,10 @@ impl<'a> Results<'a> {
         let s = "sutegi";
         let mut t = Vec::new();
         let plain: Vec<String> = PLAIN.iter().map(|c| c.label()).collect();
-        let rps = |peer: &'static str, layout: Layout| {
-            move |l: &str| self.ratio(s, peer, layout, l)
-        };
-        let cpu = |layout: Layout| {
-            move |l: &str| self.paired(s, BASE, layout, l, |c| c.cpu_us_per_req)
-        };
+        let rps =
+            |peer: &'static str, layout: Layout| move |l: &str| self.ratio(s, peer, layout, l);
+        let cpu =
+            |layout: Layout| move |l: &str| self.paired(s, BASE, layout, l, |c| c.cpu_us_per_req);
         let p99 = |layout: Layout| {
             move |l: &str| self.paired(s, BASE, layout, l, |c| Some(c.p99_us as f64))
         };
@@ -690,9 +688,7 @@ impl<'a> Results<'a> {
         let single = |what: &str, v: Option<(String, bool)>, expected, rebases| Target {
             layout: "",
             what: what.into(),
-            measured: v
-                .as_ref()
-                .map_or("not measured".into(), |(m, _)| m.clone()),
+            measured: v.as_ref().map_or("not measured".into(), |(m, _)| m.clone()),
             verdict: v.map(|(_, ok)| if ok { Verdict::Met } else { Verdict::Missed }),
             expected,
             rebases,
@@ -712,9 +708,7 @@ impl<'a> Results<'a> {
         let sizes = &self.info.min_sizes;
         t.push(single(
             "hello (min-size profile) ≤ 1.4× a std-only hello",
-            sizes
-                .ratio()
-                .map(|r| (sizes.describe(), r <= HELLO_TARGET)),
+            sizes.ratio().map(|r| (sizes.describe(), r <= HELLO_TARGET)),
             true,
             Some("issue 5's ≤ 400 KB, a figure of the toolchain more than of sutegi"),
         ));
@@ -727,7 +721,10 @@ impl<'a> Results<'a> {
         t.push(single(
             "clean release build ≤ 0.75× the axum peer's",
             build(s).zip(build(BASE)).map(|(a, b)| {
-                (format!("{a:.1} s vs {b:.1} s = {:.2}×", a / b), a <= 0.75 * b)
+                (
+                    format!("{a:.1} s vs {b:.1} s = {:.2}×", a / b),
+                    a <= 0.75 * b,
+                )
             }),
             built && self.has(BASE),
             Some("issue 5's ≤ 0.5×: serde and the proc-macro crates alone take most of that"),
@@ -765,10 +762,7 @@ impl<'a> Results<'a> {
 
     fn micro_passes(&self, id: &str) -> Option<&[f64]> {
         match &self.info.micro {
-            Some(Ok(v)) => v
-                .iter()
-                .find(|(i, _)| i == id)
-                .map(|(_, p)| p.as_slice()),
+            Some(Ok(v)) => v.iter().find(|(i, _)| i == id).map(|(_, p)| p.as_slice()),
             _ => None,
         }
     }
@@ -1278,12 +1272,13 @@ impl<'a> Results<'a> {
             };
             for c in PLAIN {
                 let l = c.label();
-                row(&mut s, &format!("{short_layout} {l}"), &|n| {
-                    match (self.rps(n, layout, &l), self.ratio(n, BASE, layout, &l)) {
-                        (Some(a), Some(r)) => format!("{} ({:.2})", short(a.median), r.median),
-                        (Some(a), None) => short(a.median),
-                        _ => "-".into(),
-                    }
+                row(&mut s, &format!("{short_layout} {l}"), &|n| match (
+                    self.rps(n, layout, &l),
+                    self.ratio(n, BASE, layout, &l),
+                ) {
+                    (Some(a), Some(r)) => format!("{} ({:.2})", short(a.median), r.median),
+                    (Some(a), None) => short(a.median),
+                    _ => "-".into(),
                 });
             }
             row(&mut s, &format!("{short_layout} p99 pt c16/c256"), &|n| {
@@ -1293,10 +1288,14 @@ impl<'a> Results<'a> {
                     ms(self.cell_median(n, layout, "plaintext c256", |c| Some(c.p99_us as f64)))
                 )
             });
-            row(&mut s, &format!("{short_layout} CPU µs/req pt c16"), &|n| {
-                self.cell_median(n, layout, "plaintext c16", |c| c.cpu_us_per_req)
-                    .map_or("-".into(), |v| format!("{v:.1}"))
-            });
+            row(
+                &mut s,
+                &format!("{short_layout} CPU µs/req pt c16"),
+                &|n| {
+                    self.cell_median(n, layout, "plaintext c16", |c| c.cpu_us_per_req)
+                        .map_or("-".into(), |v| format!("{v:.1}"))
+                },
+            );
         }
         for c in ECHO {
             let l = c.label();
@@ -1448,10 +1447,15 @@ mod tests {
         assert_eq!(want.verdict(&agg(0.85, 0.7, 0.95)), Verdict::WithinNoise);
         assert_eq!(want.verdict(&agg(0.95, 0.8, 1.0)), Verdict::Missed);
         // Strictly below: the bar itself does not clear.
-        assert_eq!(Want::Below(50.0).verdict(&agg(50.0, 50.0, 50.0)), Verdict::Missed);
+        assert_eq!(
+            Want::Below(50.0).verdict(&agg(50.0, 50.0, 50.0)),
+            Verdict::Missed
+        );
         // The worst cell decides a multi-cell target.
         assert_eq!(
-            [Verdict::Met, Verdict::WithinNoise, Verdict::Met].into_iter().min(),
+            [Verdict::Met, Verdict::WithinNoise, Verdict::Met]
+                .into_iter()
+                .min(),
             Some(Verdict::WithinNoise)
         );
     }

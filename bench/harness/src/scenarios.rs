@@ -289,7 +289,14 @@ fn wrk_layout(
                     "[round {round}/{rounds}] {:<9} {lname}: started, pid {} at {}",
                     spec.name, srv.pid, srv.addr
                 );
-                let _ = wrk(set, layout, &mut srv, &PLAIN[0], 1, &log(spec.name, "warmup"));
+                let _ = wrk(
+                    set,
+                    layout,
+                    &mut srv,
+                    &PLAIN[0],
+                    1,
+                    &log(spec.name, "warmup"),
+                );
                 running.push(Some(srv));
             }
             Err(e) => {
@@ -323,12 +330,24 @@ fn wrk_layout(
             }
             let label = def.label().replace([' ', '/'], "_");
             if def.is_echo() {
-                if let Err(e) = check_echo(set, srv, def, &log(spec.name, &format!("echo-check-{label}"))) {
+                if let Err(e) = check_echo(
+                    set,
+                    srv,
+                    def,
+                    &log(spec.name, &format!("echo-check-{label}")),
+                ) {
                     println!("{tag} {} echo check FAILED: {e}", def.label());
                     out.errors.push(format!("{lname} {}: {e}", def.label()));
                 }
             }
-            match wrk(set, layout, srv, def, set.wrk_secs, &log(spec.name, &format!("wrk-{label}"))) {
+            match wrk(
+                set,
+                layout,
+                srv,
+                def,
+                set.wrk_secs,
+                &log(spec.name, &format!("wrk-{label}")),
+            ) {
                 Ok(cell) => {
                     println!("{tag} {}", cell_line(&cell));
                     if cell.errors > 0 {
@@ -679,7 +698,8 @@ fn wrk(
     if code != 0 {
         return Err(format!("wrk exited {code} (see {})", log.display()));
     }
-    let mut cell = parse_wrk(&stdout, def, layout).map_err(|e| format!("{e} (see {})", log.display()))?;
+    let mut cell =
+        parse_wrk(&stdout, def, layout).map_err(|e| format!("{e} (see {})", log.display()))?;
     // wrk counts a connection still waiting to connect as a timeout at each
     // 2 s check; overflowing listen queues are the usual reason.
     if let Some(o) = listen_overflows.filter(|&o| o > 0 && cell.errors > 0) {
@@ -866,7 +886,10 @@ mod tests {
     #[test]
     fn missing_figures_are_errors_not_zeros() {
         assert!(parse_wrk("no line", &PLAIN[0], Layout::Shared).is_err());
-        let no_errors = GOOD.replace(r#""errors":{"connect":0,"read":0,"write":0,"status":2,"timeout":0},"#, "");
+        let no_errors = GOOD.replace(
+            r#""errors":{"connect":0,"read":0,"write":0,"status":2,"timeout":0},"#,
+            "",
+        );
         let e = parse_wrk(&no_errors, &PLAIN[0], Layout::Shared).unwrap_err();
         assert!(e.contains("/errors/connect"), "{e}");
         let no_p99 = GOOD.replace(r#""p99":300,"#, "");

@@ -177,10 +177,8 @@ fn free_port() -> Result<u16, String> {
 /// ready when the port accepts a connection.
 fn start_nginx(spec: &Spec, cpus: Option<&str>, log: &Path) -> Result<Running, String> {
     let port = free_port()?;
-    let prefix = std::env::temp_dir().join(format!(
-        "sutegi-bench-nginx-{}-{port}",
-        std::process::id()
-    ));
+    let prefix =
+        std::env::temp_dir().join(format!("sutegi-bench-nginx-{}-{port}", std::process::id()));
     let _ = std::fs::remove_dir_all(&prefix);
     std::fs::create_dir_all(&prefix).map_err(|e| format!("{}: {e}", prefix.display()))?;
     std::fs::create_dir_all(&spec.build_dir)
@@ -201,8 +199,13 @@ fn start_nginx(spec: &Spec, cpus: Option<&str>, log: &Path) -> Result<Running, S
         // SAFETY: a valid C string; uid/gid 65534 is nobody/nogroup.
         unsafe { libc::chown(c.as_ptr(), 65534, 65534) };
         argv.extend(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-                .map(String::from),
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+            ]
+            .map(String::from),
         );
     }
     argv.push(spec.binary.display().to_string());
@@ -288,7 +291,7 @@ pub fn start(spec: &Spec, cpus: Option<&str>, log: &Path) -> Result<Running, Str
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log_file.try_clone().map_err(|e| e.to_string())?)
-        // Benchmarks run with sutegi's access log off (DECISIONS.md).
+        // Benchmarks run with sutegi's access log off, as a deployment would.
         .env_remove("SUTEGI_LOG")
         .env_remove("SUTEGI_ADDR")
         .env_remove("RUST_LOG");

@@ -138,7 +138,9 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
 /// that a shifted, truncated or repeated echo cannot match by accident.
 pub fn echo_pattern(size: usize, pattern: bool) -> Vec<u8> {
     if pattern {
-        (0..size).map(|i| b'a' + ((i * 7 + i / 251) % 26) as u8).collect()
+        (0..size)
+            .map(|i| b'a' + ((i * 7 + i / 251) % 26) as u8)
+            .collect()
     } else {
         vec![b'x'; size]
     }

@@ -115,8 +115,8 @@ fn keepalive(iterations: u64) -> Result<(), String> {
             .expect("a valid router"),
     );
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let mut client =
-        TcpStream::connect(listener.local_addr().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let mut client = TcpStream::connect(listener.local_addr().map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
     let (server, _) = listener.accept().map_err(|e| e.to_string())?;
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
@@ -133,7 +133,8 @@ fn keepalive(iterations: u64) -> Result<(), String> {
         }
         // The whole response is small: one read takes it (loopback).
         let n = client.read(&mut response).map_err(|e| e.to_string())?;
-        if !response[..n].starts_with(b"HTTP/1.1 200") || !response[..n].ends_with(b"Hello, World!") {
+        if !response[..n].starts_with(b"HTTP/1.1 200") || !response[..n].ends_with(b"Hello, World!")
+        {
             return Err(format!(
                 "unexpected response: {:?}",
                 String::from_utf8_lossy(&response[..n])
