@@ -522,7 +522,7 @@ fn build_time(spec: &server::Spec, bench: &Path) -> Result<f64, String> {
 /// returns each bench's criterion median (ns) of every pass. One pass alone
 /// moved by 1.5x between two runs minutes apart on this shared machine, so
 /// the report takes the median over passes, and ratios pass by pass.
-fn run_micro(bench: &Path, passes: usize) -> Result<Vec<(String, Vec<f64>)>, String> {
+fn run_micro(bench: &Path, passes: usize) -> Result<report::MicroPasses, String> {
     let mut per_pass = Vec::new();
     for pass in 1..=passes.max(1) {
         println!("micro  pass {pass} of {passes}");

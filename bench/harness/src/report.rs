@@ -67,6 +67,9 @@ pub const MICRO_IDS: [&str; 8] = [
     "parse/httparse",
 ];
 
+/// Each micro-benchmark's id with its criterion median (ns) of every pass.
+pub type MicroPasses = Vec<(String, Vec<f64>)>;
+
 pub struct RunInfo {
     pub quick: bool,
     pub command: String,
@@ -80,7 +83,7 @@ pub struct RunInfo {
     pub min_sizes: MinSizes,
     /// Each micro-benchmark's criterion median (ns), one per pass, when
     /// they were run.
-    pub micro: Option<Result<Vec<(String, Vec<f64>)>, String>>,
+    pub micro: Option<Result<MicroPasses, String>>,
 }
 
 pub struct Results<'a> {

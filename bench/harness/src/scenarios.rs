@@ -553,8 +553,10 @@ fn load_phase(
             .replace("server-", "load-"),
     );
     // A peer that cannot hold 10,000 idle sockets is a result, not a
-    // broken harness; sutegi is held to every scenario.
-    let gating = spec.name == "sutegi";
+    // broken harness; sutegi is held to every scenario. The slow-handler
+    // scenario's errors (probes that time out, slow requests not answered
+    // 200) are the figures of its two targets, judged there.
+    let gating = spec.name == "sutegi" && scenario != "slow";
     // Generous: the tool bounds itself; this only catches a hung tool.
     let budget = Duration::from_secs(300);
     let result = run_tool(&set.load_bin, &args(&srv.addr, srv.pid), budget, &log)
@@ -579,6 +581,9 @@ fn load_phase(
                 };
                 if gating {
                     out.errors.push(msg);
+                } else if scenario == "slow" {
+                    out.notes
+                        .push(format!("{msg}: figures of the slow-handler targets"));
                 } else {
                     out.findings.push(msg);
                 }
