@@ -1,13 +1,15 @@
 //! `sutegi-bench`: the benchmark's orchestrator, which `bench/run` builds
 //! and executes. It owns the run as a whole — options, the machine and
-//! version facts, the order of servers round by round (rotated each round
-//! so no server always runs first on a cold machine), clean build timings,
-//! and where results go — and leaves each server's scenarios to
-//! `scenarios`, process handling to `server` and the tables to `report`.
+//! version facts, the rounds, clean build timings, the micro-benchmarks
+//! (read only from this run's own output directory), and where results
+//! go — and leaves the scenarios of a round to `scenarios`, process
+//! handling to `server` and the tables and targets to `report`.
 //!
-//! Exit status: 0 when every server started and no scenario saw an error;
-//! 1 otherwise (the report and summary are still written); 2 for bad usage
-//! or a missing tool.
+//! Exit status: 0 when every server started, no scenario saw an error and
+//! every figure the run should produce is there; 1 otherwise (the report
+//! and summary are still written); 2 for bad usage or a missing tool.
+//! Targets missed are reported, not failures: the regression guard CI
+//! trusts is `bench/callgrind/check`, whose counts are deterministic.
 
 mod report;
 mod scenarios;
@@ -25,11 +27,16 @@ use scenarios::Settings;
 const USAGE: &str = "\
 usage: bench/run [--quick] [options]   (bench/run builds, then runs sutegi-bench)
 
-  --quick                 1 round, 2 s per wrk cell, 3 s idle hold, no build
-                          timings; report to bench/target/quick-report.md
-  --rounds N              rounds (default 3; quick 1)
-  --secs N                seconds per wrk cell (default 10; quick 2)
-  --servers a,b,...       subset of sutegi,axum,actix,tiny_http,rouille
+  --quick                 1 round, 1 s per wrk cell, 3 s idle hold, no build
+                          timings, no micro-benchmarks; report to
+                          bench/target/quick-report.md
+  --rounds N              rounds (default 5; quick 1); in each round every
+                          cell runs each server in turn, so ratios pair
+  --secs N                seconds per wrk run (default 4; quick 1)
+  --layouts a,b           server-bound,shared (default both)
+  --capacity-rounds N     rounds that also run idle and SSE (default 2;
+                          quick 1)
+  --servers a,b,...       subset of sutegi,axum,actix,tiny_http,rouille,nginx
   --idle-conns N          (10000)   --idle-hold SECS (10; quick 3)
   --sse-clients N         (1000)    --sse-events N (50)   --sse-interval-ms N (100)
   --build-times | --no-build-times   clean release build per server
@@ -56,6 +63,8 @@ struct Options {
     quick: bool,
     rounds: usize,
     secs: u64,
+    layouts: Vec<scenarios::Layout>,
+    capacity_rounds: Option<usize>,
     servers: Option<Vec<String>>,
     idle_conns: u32,
     idle_hold: u64,
@@ -86,8 +95,10 @@ fn parse_options(argv: &[String]) -> Result<Options, String> {
         .unwrap_or_else(|| PathBuf::from("."));
     let mut o = Options {
         quick,
-        rounds: if quick { 1 } else { 3 },
-        secs: if quick { 2 } else { 10 },
+        rounds: if quick { 1 } else { 5 },
+        secs: if quick { 1 } else { 4 },
+        layouts: scenarios::Layout::ALL.to_vec(),
+        capacity_rounds: None,
         servers: None,
         idle_conns: 10_000,
         idle_hold: if quick { 3 } else { 10 },
@@ -120,6 +131,18 @@ fn parse_options(argv: &[String]) -> Result<Options, String> {
             "--quick" => {}
             "--rounds" => o.rounds = num(a, val()?)?,
             "--secs" => o.secs = num(a, val()?)?,
+            "--layouts" => {
+                o.layouts = val()?
+                    .split(',')
+                    .map(|l| {
+                        scenarios::Layout::ALL
+                            .into_iter()
+                            .find(|x| x.name() == l)
+                            .ok_or_else(|| format!("--layouts: unknown layout {l:?}"))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            "--capacity-rounds" => o.capacity_rounds = Some(num(a, val()?)?),
             "--servers" => o.servers = Some(val()?.split(',').map(str::to_owned).collect()),
             "--idle-conns" => o.idle_conns = num(a, val()?)?,
             "--idle-hold" => o.idle_hold = num(a, val()?)?,
@@ -142,8 +165,8 @@ fn parse_options(argv: &[String]) -> Result<Options, String> {
             other => return Err(format!("unknown option {other:?}")),
         }
     }
-    if o.rounds == 0 || o.secs == 0 {
-        return Err("--rounds and --secs must be at least 1".into());
+    if o.rounds == 0 || o.secs == 0 || o.layouts.is_empty() {
+        return Err("--rounds and --secs must be at least 1, --layouts not empty".into());
     }
     Ok(o)
 }
@@ -214,10 +237,17 @@ fn main() -> ExitCode {
 
     let settings = Settings {
         wrk_secs: o.secs,
-        wrk_threads: 2,
+        wrk_threads: 1,
+        layouts: o.layouts.clone(),
+        capacity_rounds: o
+            .capacity_rounds
+            .unwrap_or(if o.quick { 1 } else { 2 })
+            .min(o.rounds),
+        slow_requests: 32,
+        slow_ms: 3000,
         idle_conns: o.idle_conns,
         idle_hold_s: o.idle_hold,
-        idle_connect_s: if o.quick { 20 } else { 60 },
+        idle_connect_s: if o.quick { 10 } else { 60 },
         sse_clients: o.sse_clients,
         sse_events: o.sse_events,
         sse_interval_ms: o.sse_interval_ms,
@@ -249,12 +279,7 @@ fn main() -> ExitCode {
 
     let mut rounds = Vec::new();
     for round in 1..=o.rounds {
-        // Rotate the order each round so no server always goes first.
-        let n = specs.len();
-        for i in 0..n {
-            let spec = &specs[(i + round - 1) % n];
-            rounds.push(scenarios::run_round(&settings, spec, round, o.rounds));
-        }
+        rounds.extend(scenarios::run_round(&settings, &specs, round, o.rounds));
     }
 
     let mut servers: Vec<ServerInfo> = specs
@@ -265,7 +290,7 @@ fn main() -> ExitCode {
             streams: s.streams,
             binary_bytes: std::fs::metadata(&s.binary)
                 .ok()
-                .filter(|_| s.unavailable.is_none())
+                .filter(|_| s.unavailable.is_none() && !s.nginx)
                 .map(|m| m.len()),
             build: Err(if o.quick {
                 "(full mode)".into()
@@ -276,6 +301,10 @@ fn main() -> ExitCode {
         .collect();
     if o.build_times {
         for (spec, info) in specs.iter().zip(servers.iter_mut()) {
+            if spec.nginx {
+                info.build = Err("(Debian's package)".into());
+                continue;
+            }
             info.build = build_time(spec, &bench);
             match &info.build {
                 Ok(secs) => println!("build  {:<9} clean release build {secs:.1} s", spec.name),
@@ -312,8 +341,9 @@ fn main() -> ExitCode {
         let r = run_micro(&bench, o.rounds);
         match &r {
             Ok(v) => {
-                for (id, ns) in v {
-                    println!("micro  {id:<24} {ns:>10.1} ns");
+                for (id, passes) in v {
+                    let ns = report::median(&mut passes.clone()).unwrap_or(f64::NAN);
+                    println!("micro  {id:<24} {ns:>10.1} ns (median of {})", passes.len());
                 }
             }
             Err(e) => println!("micro  FAILED: {e}"),
@@ -368,7 +398,8 @@ fn main() -> ExitCode {
     if let Some(Err(e)) = &info.micro {
         failures.push(format!("sutegi-microbench: {e}"));
     }
-    let errors = results.errors();
+    let mut errors = results.errors();
+    errors.extend(results.missing());
     let findings = results.findings();
     if !findings.is_empty() {
         println!("\nfindings (peers in the capacity scenarios; not failures):");
@@ -488,32 +519,35 @@ fn build_time(spec: &server::Spec, bench: &Path) -> Result<f64, String> {
 
 /// The criterion benches in `bench/micro` (their own workspace), with
 /// short warm-up and measurement times, run `passes` times (one per round):
-/// returns each bench's median over the passes of criterion's median in ns
-/// (from `estimates.json`). One pass alone moved by 1.5x between two runs
-/// minutes apart on this shared machine.
-fn run_micro(bench: &Path, passes: usize) -> Result<Vec<(String, f64)>, String> {
+/// returns each bench's criterion median (ns) of every pass. One pass alone
+/// moved by 1.5x between two runs minutes apart on this shared machine, so
+/// the report takes the median over passes, and ratios pass by pass.
+fn run_micro(bench: &Path, passes: usize) -> Result<report::MicroPasses, String> {
     let mut per_pass = Vec::new();
     for pass in 1..=passes.max(1) {
         println!("micro  pass {pass} of {passes}");
-        per_pass.push(run_micro_pass(bench)?);
+        per_pass.push(run_micro_pass(bench, pass)?);
     }
     Ok(report::MICRO_IDS
         .iter()
         .enumerate()
-        .map(|(i, id)| {
-            let mut values: Vec<f64> = per_pass.iter().map(|pass| pass[i].1).collect();
-            values.sort_by(f64::total_cmp);
-            (id.to_string(), values[values.len() / 2])
-        })
+        .map(|(i, id)| (id.to_string(), per_pass.iter().map(|p| p[i].1).collect()))
         .collect())
 }
 
-/// One criterion pass over every micro-benchmark.
-fn run_micro_pass(bench: &Path) -> Result<Vec<(String, f64)>, String> {
+/// One criterion pass over every micro-benchmark, written to a directory
+/// of its own (`CRITERION_HOME`), emptied first: a figure is read only
+/// from this pass, so a renamed or failed bench is an error, never an
+/// older run's `estimates.json`.
+fn run_micro_pass(bench: &Path, pass: usize) -> Result<Vec<(String, f64)>, String> {
     let dir = bench.join("micro");
-    let log = bench.join("target/bench-logs/micro.log");
+    let out_dir = bench.join(format!("target/criterion-pass-{pass}"));
+    let _ = std::fs::remove_dir_all(&out_dir);
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let log = bench.join(format!("target/bench-logs/micro-pass-{pass}.log"));
     let args: Vec<String> = [
         "bench",
+        "--locked",
         "--bench",
         "micro",
         "--",
@@ -526,7 +560,11 @@ fn run_micro_pass(bench: &Path) -> Result<Vec<(String, f64)>, String> {
     .map(|s| s.to_string())
     .collect();
     println!("micro  building and running sutegi-microbench (criterion; a few minutes)");
-    match scenarios::run_command_in(Some(&dir), "cargo", &args, Duration::from_secs(1800), &log)? {
+    std::env::set_var("CRITERION_HOME", &out_dir);
+    let run =
+        scenarios::run_command_in(Some(&dir), "cargo", &args, Duration::from_secs(1800), &log);
+    std::env::remove_var("CRITERION_HOME");
+    match run? {
         (_, 0) => {}
         (_, code) => {
             return Err(format!(
@@ -538,12 +576,9 @@ fn run_micro_pass(bench: &Path) -> Result<Vec<(String, f64)>, String> {
     }
     let mut out = Vec::new();
     for id in report::MICRO_IDS {
-        let path = dir
-            .join("target/criterion")
-            .join(id)
-            .join("new/estimates.json");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let path = out_dir.join(id).join("new/estimates.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{}: {e} (this pass wrote no such figure)", path.display()))?;
         let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
         let ns = v["median"]["point_estimate"]
             .as_f64()

@@ -5,6 +5,14 @@
 //! stopping it by the PID that was started — SIGTERM, then SIGKILL if it has
 //! not exited within a few seconds. Also the `/proc` readings the figures
 //! need: CPU ticks, RSS, peak RSS, threads.
+//!
+//! nginx is the one server that is not ours to build: Debian's package, one
+//! process (`master_process off`, so the PID started is the worker whose CPU
+//! is read), its configuration rendered into `bench/target/nginx/` with a
+//! free port, a temporary prefix for its logs and temp files, and run as
+//! `nobody` when the harness is root. It answers the plain routes with
+//! `return 200` and fixed bodies: the row that marks what the machine can
+//! do, not a framework.
 
 use std::{
     fs::File,
@@ -37,6 +45,15 @@ pub struct Spec {
     /// Set when the wrapper already knows it cannot run (e.g. its build
     /// failed): the harness reports this instead of running a stale binary.
     pub unavailable: Option<String>,
+    /// nginx: started from a rendered configuration, not with an address.
+    pub nginx: bool,
+    /// Serves `POST /echo` (the echo cells).
+    pub echoes: bool,
+    /// Takes part in the capacity scenarios (idle connections, SSE).
+    pub capacity: bool,
+    /// Serves `POST /slow?ms=N`, a handler that sleeps (the slow-handler
+    /// scenario).
+    pub blocking: bool,
 }
 
 pub fn specs(bench_dir: &Path, repo_dir: &Path, sutegi_bin: &Path) -> Vec<Spec> {
@@ -49,6 +66,10 @@ pub fn specs(bench_dir: &Path, repo_dir: &Path, sutegi_bin: &Path) -> Vec<Spec> 
         example: None,
         build_dir: bench_dir.to_path_buf(),
         unavailable: None,
+        nginx: false,
+        echoes: true,
+        capacity: true,
+        blocking: false,
     };
     vec![
         Spec {
@@ -60,6 +81,10 @@ pub fn specs(bench_dir: &Path, repo_dir: &Path, sutegi_bin: &Path) -> Vec<Spec> 
             example: Some("api"),
             build_dir: repo_dir.to_path_buf(),
             unavailable: None,
+            nginx: false,
+            echoes: true,
+            capacity: true,
+            blocking: true,
         },
         peer("axum", "axum 0.8 on tokio", "peer-axum", "peer-axum", true),
         peer("actix", "actix-web 4", "peer-actix", "peer-actix", true),
@@ -77,7 +102,160 @@ pub fn specs(bench_dir: &Path, repo_dir: &Path, sutegi_bin: &Path) -> Vec<Spec> 
             "peer-rouille",
             false,
         ),
+        Spec {
+            name: "nginx",
+            what: "nginx (Debian), one worker, `return 200` with fixed bodies",
+            binary: PathBuf::from(NGINX),
+            streams: false,
+            package: "",
+            example: None,
+            build_dir: bench_dir.join("target/nginx"),
+            unavailable: None,
+            nginx: true,
+            echoes: false,
+            capacity: false,
+            blocking: false,
+        },
     ]
+}
+
+/// Debian's nginx binary.
+pub const NGINX: &str = "/usr/sbin/nginx";
+
+/// The nginx configuration for one run on `port`, with everything it
+/// writes under `prefix`. The bodies are examples/api's, byte for byte.
+pub fn nginx_conf(port: u16, prefix: &Path) -> String {
+    let p = prefix.display();
+    format!(
+        r#"# Rendered by sutegi-bench for one run; see bench/README.md.
+daemon off;
+master_process off;
+worker_processes 1;
+pid {p}/nginx.pid;
+error_log {p}/error.log warn;
+events {{
+    worker_connections 4096;
+}}
+http {{
+    access_log off;
+    keepalive_requests 100000000;
+    keepalive_timeout 75s;
+    client_body_temp_path {p}/body;
+    proxy_temp_path {p}/proxy;
+    fastcgi_temp_path {p}/fastcgi;
+    uwsgi_temp_path {p}/uwsgi;
+    scgi_temp_path {p}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location = /plaintext {{
+            default_type text/plain;
+            return 200 "Hello, World!";
+        }}
+        location = /json {{
+            default_type application/json;
+            return 200 '{{"message":"Hello, World!"}}';
+        }}
+        location ~ "^/users/([0-9]+)$" {{
+            default_type application/json;
+            return 200 '{{"id":$1,"name":"user$1"}}';
+        }}
+    }}
+}}
+"#
+    )
+}
+
+/// A port free on 127.0.0.1 at the time of asking (for nginx, which must
+/// be told its port).
+fn free_port() -> Result<u16, String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+/// Starts nginx on a free port: the configuration rendered into
+/// `spec.build_dir`, a fresh prefix under the system's temp directory,
+/// ready when the port accepts a connection.
+fn start_nginx(spec: &Spec, cpus: Option<&str>, log: &Path) -> Result<Running, String> {
+    let port = free_port()?;
+    let prefix =
+        std::env::temp_dir().join(format!("sutegi-bench-nginx-{}-{port}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&prefix);
+    std::fs::create_dir_all(&prefix).map_err(|e| format!("{}: {e}", prefix.display()))?;
+    std::fs::create_dir_all(&spec.build_dir)
+        .map_err(|e| format!("{}: {e}", spec.build_dir.display()))?;
+    let conf = spec.build_dir.join("nginx.conf");
+    std::fs::write(&conf, nginx_conf(port, &prefix))
+        .map_err(|e| format!("{}: {e}", conf.display()))?;
+    // SAFETY: getuid has no preconditions.
+    let root = unsafe { libc::getuid() } == 0;
+    let mut argv: Vec<String> = Vec::new();
+    if let Some(cpus) = cpus {
+        argv.extend(["taskset".into(), "-c".into(), cpus.into()]);
+    }
+    if root {
+        // Unprivileged: nobody, owning its prefix. Each program here execs
+        // the next, so the PID started is nginx's.
+        let c = std::ffi::CString::new(prefix.display().to_string()).map_err(|e| e.to_string())?;
+        // SAFETY: a valid C string; uid/gid 65534 is nobody/nogroup.
+        unsafe { libc::chown(c.as_ptr(), 65534, 65534) };
+        argv.extend(
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+            ]
+            .map(String::from),
+        );
+    }
+    argv.push(spec.binary.display().to_string());
+    argv.extend([
+        "-p".into(),
+        prefix.display().to_string(),
+        "-c".into(),
+        conf.display().to_string(),
+        "-e".into(),
+        prefix.join("error.log").display().to_string(),
+    ]);
+    let log_file = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log_file)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
+    let mut running = Running {
+        name: spec.name,
+        addr: format!("127.0.0.1:{port}"),
+        pid: child.id(),
+        child: Some(child),
+    };
+    let deadline = Instant::now() + START_TIMEOUT;
+    let addr: std::net::SocketAddr = running.addr.parse().map_err(|e| format!("{e}"))?;
+    loop {
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(running);
+        }
+        if !running.alive() {
+            let errors = std::fs::read_to_string(prefix.join("error.log")).unwrap_or_default();
+            running.child = None;
+            return Err(format!(
+                "nginx exited before listening (`{}`); log {}:\n{}\n{errors}",
+                argv.join(" "),
+                log.display(),
+                tail(log, 10)
+            ));
+        }
+        if Instant::now() > deadline {
+            running.stop();
+            return Err(format!(
+                "nginx did not listen on {addr} within {} s",
+                START_TIMEOUT.as_secs()
+            ));
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A running server: stop it with `stop`, or it is killed on drop.
@@ -93,6 +271,9 @@ pub struct Running {
 pub fn start(spec: &Spec, cpus: Option<&str>, log: &Path) -> Result<Running, String> {
     if let Some(why) = &spec.unavailable {
         return Err(why.clone());
+    }
+    if spec.nginx {
+        return start_nginx(spec, cpus, log);
     }
     if !spec.binary.exists() {
         return Err(format!("binary {} does not exist", spec.binary.display()));
@@ -110,7 +291,7 @@ pub fn start(spec: &Spec, cpus: Option<&str>, log: &Path) -> Result<Running, Str
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log_file.try_clone().map_err(|e| e.to_string())?)
-        // Benchmarks run with sutegi's access log off (DECISIONS.md).
+        // Benchmarks run with sutegi's access log off, as a deployment would.
         .env_remove("SUTEGI_LOG")
         .env_remove("SUTEGI_ADDR")
         .env_remove("RUST_LOG");

@@ -4,6 +4,11 @@
 //! Reports req/s and latency percentiles. wrk stays the throughput tool of
 //! the benchmark; this exists so a script can get exact percentiles and
 //! error reasons for a modest load (and POST bodies) from the same tool.
+//!
+//! With `--check-echo true` the body is a byte pattern rather than one
+//! repeated letter, and every response body must come back equal to it
+//! (`POST /echo`): a server that truncates, pads or garbles an echo is an
+//! error, not a fast result.
 
 use std::{
     collections::BTreeMap,
@@ -39,6 +44,7 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
     let method: String = args.get("method", "GET".to_owned())?;
     let body_size: usize = args.get("body-size", 0)?;
     let secs = Duration::from_secs_f64(args.get("secs", 60.0)?);
+    let check_echo: bool = args.get("check-echo", false)?;
     args.finish()?;
     if conns == 0 {
         return Err("--conns must be at least 1".into());
@@ -53,15 +59,32 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
         (body_size > 0 || method == "POST").then_some(body_size),
     )
     .into_bytes();
-    request.extend(std::iter::repeat_n(b'x', body_size));
+    let body = echo_pattern(body_size, check_echo);
+    request.extend_from_slice(&body);
     let request = Arc::new(request);
+    let expected = Arc::new(check_echo.then_some(body));
     let issued = Arc::new(AtomicU64::new(0));
     let shared = Arc::new(Mutex::new(Shared::default()));
 
     let workers: Vec<_> = (0..conns)
         .map(|_| {
-            let (request, issued, shared) = (request.clone(), issued.clone(), shared.clone());
-            thread::spawn(move || worker(addr, &request, &issued, requests, deadline, &shared))
+            let (request, issued, shared, expected) = (
+                request.clone(),
+                issued.clone(),
+                shared.clone(),
+                expected.clone(),
+            );
+            thread::spawn(move || {
+                worker(
+                    addr,
+                    &request,
+                    expected.as_deref(),
+                    &issued,
+                    requests,
+                    deadline,
+                    &shared,
+                )
+            })
         })
         .collect();
     for w in workers {
@@ -93,6 +116,7 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
         "method": method,
         "path": path,
         "body_size": body_size,
+        "check_echo": check_echo,
         "ok": answered,
         "failures": s.failures,
         "not_sent": unsent,
@@ -110,9 +134,22 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
     })
 }
 
+/// The request body: `size` bytes of `x`, or with `pattern` a sequence
+/// that a shifted, truncated or repeated echo cannot match by accident.
+pub fn echo_pattern(size: usize, pattern: bool) -> Vec<u8> {
+    if pattern {
+        (0..size)
+            .map(|i| b'a' + ((i * 7 + i / 251) % 26) as u8)
+            .collect()
+    } else {
+        vec![b'x'; size]
+    }
+}
+
 fn worker(
     addr: SocketAddr,
     request: &[u8],
+    expected: Option<&[u8]>,
     issued: &AtomicU64,
     total: u64,
     deadline: Instant,
@@ -147,7 +184,7 @@ fn worker(
             },
         };
         let mut stream = stream;
-        let mut reader = http::ResponseReader::new(false);
+        let mut reader = http::ResponseReader::new(expected.is_some());
         if let Err(e) = stream.write_all(request) {
             fail(format!("write: {}", e.kind()));
             continue;
@@ -167,10 +204,13 @@ fn worker(
         match outcome {
             Ok(reusable) => {
                 *statuses.entry(reader.status).or_default() += 1;
-                if (200..400).contains(&reader.status) {
-                    local.record(start.elapsed());
-                } else {
+                let echoed = expected.is_none_or(|want| reader.take_body() == want);
+                if !(200..400).contains(&reader.status) {
                     fail(format!("status {}", reader.status));
+                } else if !echoed {
+                    fail("echoed body differs from the one sent".into());
+                } else {
+                    local.record(start.elapsed());
                 }
                 if reusable {
                     conn = Some(stream);

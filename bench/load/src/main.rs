@@ -1,7 +1,7 @@
 //! `sutegi-load`: the project's own load tool, for what wrk cannot do —
 //! thousands of idle keep-alive connections, SSE fan-out with every event
-//! counted, slow senders and slow readers — each while fresh requests are
-//! timed. Plain Rust: std threads and one `polling` poller, no async
+//! counted, slow senders and slow readers, handlers that block — each
+//! while fresh requests are timed. Plain Rust: std threads and one `polling` poller, no async
 //! runtime, so what is measured is the server, not a second scheduler.
 //!
 //! Two users: `bench/run` (the benchmark harness) and `tests/system` (the
@@ -11,6 +11,7 @@
 //! setup failure. Every phase is bounded in count and time.
 
 mod args;
+mod blocking;
 mod fresh;
 mod http;
 mod idle;
@@ -45,7 +46,14 @@ commands (defaults in brackets):
                ask for a long response and read nothing of it.
   fresh        --requests [10000] --conns [16] --path [/plaintext]
                --method [GET] --body-size [0] --secs [60]
-               closed-loop keep-alive load with exact percentiles.
+               --check-echo [false]
+               closed-loop keep-alive load with exact percentiles; with
+               --check-echo every body must come back as sent (POST /echo).
+  slow-handlers --slow [32] --slow-path [/slow?ms=3000] --method [POST]
+               --probe-path [/plaintext] --probe-interval-ms [20]
+               --margin-secs [15]
+               N requests to a blocking handler in flight at once while
+               fresh probes are timed; reports every slow answer's status.
 
 common: --pid PID          sample the server's RSS and threads from /proc
         --fresh-interval-ms [10]  pace of the fresh probe (0: off)
@@ -78,6 +86,7 @@ fn main() -> ExitCode {
             "slowloris" => slow::slowloris(&args),
             "slow-reader" => slow::slow_reader(&args),
             "fresh" => fresh::run(&args),
+            "slow-handlers" => blocking::run(&args),
             other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
         });
     match outcome {
