@@ -1,6 +1,8 @@
-//! Code generation: a checked route becomes the user's function (untouched),
-//! a companion struct of the same name, its `path(..)` builder and its
-//! `RouteSource` impl, as /work/notes/router-contract.md lays out.
+//! Code generation, the last step of parse → check → emit: a checked route
+//! becomes the user's function (untouched), a companion struct of the same
+//! name, its `path(..)` builder and its `RouteSource` impl. The runtime side
+//! of that contract (`RouteInfo`, `boxed_handler`, `build_path`) lives in
+//! sutegi's `__private` module; this crate only names it.
 //!
 //! The generated code names only `::sutegi` items. Checks the type checker
 //! must make (is this argument an extractor, is that return type a
@@ -16,6 +18,7 @@ use syn::spanned::Spanned;
 use syn::{Ident, LitStr, Type};
 
 use crate::attribute::{AttrKind, RouteAttr};
+use crate::diagnostics::type_text;
 use crate::handler::{ArgKind, Handler, HandlerArg};
 use crate::path::Piece;
 
@@ -288,27 +291,6 @@ fn body_checks(handler: &Handler, cfgs: &TokenStream) -> TokenStream {
     checks
 }
 
-/// A type as the user would write it, for messages.
-pub fn type_text(ty: &Type) -> String {
-    let text = ty.to_token_stream().to_string();
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        // `quote` spaces every token: `Json < T >`, `& mut X`, `a :: b`.
-        if c == ' ' {
-            let prev = out.chars().last();
-            let next = chars.peek().copied();
-            let glue = matches!(prev, Some('<' | '&' | ':' | '('))
-                || matches!(next, Some('<' | '>' | ',' | ':' | ')'));
-            if glue {
-                continue;
-            }
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,24 +376,5 @@ mod tests {
             !out.contains("<u8as::sutegi::FromRequest>"),
             "a capture is no extractor: {out}"
         );
-    }
-
-    #[test]
-    fn type_text_reads_like_source() {
-        let table = [
-            (quote!(Json<NewUser>), "Json<NewUser>"),
-            (quote!(Option<Json<Vec<u8>>>), "Option<Json<Vec<u8>>>"),
-            (quote!(&mut sutegi::SseSink), "&mut sutegi::SseSink"),
-            (
-                quote!(Result<Json<T>, JsonRejection>),
-                "Result<Json<T>, JsonRejection>",
-            ),
-            (quote!((u8, String)), "(u8, String)"),
-            (quote!(&'static str), "&'static str"),
-        ];
-        for (tokens, expected) in table {
-            let ty: Type = syn::parse2(tokens).unwrap();
-            assert_eq!(type_text(&ty), expected);
-        }
     }
 }
