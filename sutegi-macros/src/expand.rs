@@ -178,7 +178,7 @@ fn wrapper(attr: &RouteAttr, handler: &Handler) -> TokenStream {
         match &arg.kind {
             ArgKind::Sink => None,
             ArgKind::Capture { name, .. } => Some(quote_spanned! {span=>
-                let #local: #ty = match #cx.capture::<#ty>(#name) {
+                let #local: #ty = match <#ty as FromPathCapture>::from_path_capture(#cx, #name) {
                     ::core::result::Result::Ok(#value) => #value,
                     ::core::result::Result::Err(#refusal) => return #refusal,
                 };
@@ -221,11 +221,52 @@ fn wrapper(attr: &RouteAttr, handler: &Handler) -> TokenStream {
         },
         AttrKind::Fixed(_) | AttrKind::Route => respond(handler.output.as_ref(), ret_span, call),
     };
+    let capture_trait = if handler
+        .args
+        .iter()
+        .any(|arg| matches!(arg.kind, ArgKind::Capture { .. }))
+    {
+        capture_trait()
+    } else {
+        TokenStream::new()
+    };
     quote! {
         ::sutegi::__private::boxed_handler(|#cx: &::sutegi::__private::Context<'_>| -> ::sutegi::Response {
+            #capture_trait
             #(#extractions)*
             #respond
         })
+    }
+}
+
+/// The trait a capture is parsed through, defined in the generated code so
+/// that a capture type without `FromStr` is reported on the user's argument
+/// in the user's words: the call `<Ty as FromPathCapture>::..` names the
+/// trait itself (no "required by a bound in" pointing into sutegi), and
+/// `do_not_recommend` keeps the blanket impl, and sutegi's `CaptureValue`
+/// behind it, out of the message.
+fn capture_trait() -> TokenStream {
+    quote! {
+        #[diagnostic::on_unimplemented(
+            message = "a path capture cannot be parsed into `{Self}`",
+            label = "a capture's type must implement `FromStr`",
+            note = "an argument named like a `{{capture}}` in the path is parsed from its text with `FromStr`: use a number, `String`, or your own type with a `FromStr` impl"
+        )]
+        trait FromPathCapture: ::core::marker::Sized {
+            fn from_path_capture(
+                cx: &::sutegi::__private::Context<'_>,
+                name: &str,
+            ) -> ::core::result::Result<Self, ::sutegi::Response>;
+        }
+        #[diagnostic::do_not_recommend]
+        impl<T: ::sutegi::CaptureValue> FromPathCapture for T {
+            fn from_path_capture(
+                cx: &::sutegi::__private::Context<'_>,
+                name: &str,
+            ) -> ::core::result::Result<T, ::sutegi::Response> {
+                cx.capture::<T>(name)
+            }
+        }
     }
 }
 
@@ -332,8 +373,8 @@ mod tests {
             "body_limit:::core::option::Option::Some(1024)",
             "kind:::sutegi::__private::RouteKind::Plain",
             "state_requirements:::std::vec![<Query<X>as::sutegi::FromRequest>::state_requirement()]",
-            ".capture::<u64>(\"id\")",
-            ".capture::<String>(\"rest\")",
+            "<u64asFromPathCapture>::from_path_capture(__sutegi_cx,\"id\")",
+            "<StringasFromPathCapture>::from_path_capture(__sutegi_cx,\"rest\")",
             "<Query<X>as::sutegi::FromRequest>::from_request(__sutegi_cx)",
             "<Json<U>as::sutegi::IntoResponse>::into_response(user(__sutegi_arg0,__sutegi_arg1,__sutegi_arg2))",
         ] {

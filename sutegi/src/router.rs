@@ -578,6 +578,7 @@ pub trait RouteSource {
     fn into_route(self) -> Route;
 }
 
+#[diagnostic::do_not_recommend]
 impl RouteSource for Route {
     fn into_route(self) -> Route {
         self
