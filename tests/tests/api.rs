@@ -1,4 +1,4 @@
-//! Every row of `shared/api-example.md` that exists today, driven against
+//! Every row of `docs/reference-api.md` that exists today, driven against
 //! the real `examples/api` binary with real HTTP clients: ureq for most
 //! rows, curl and Python's `http.client` in a test each, and raw sockets
 //! where the wire itself is the point (HEAD without a body, chunk framing,
@@ -516,7 +516,7 @@ fn files_answers_the_decoded_rest_of_the_path() {
         let r = get(&agent, &api.url(path));
         assert_error(&r, 404, None, path);
     }
-    // Not UTF-8 after decoding: a 400 for a String capture (DECISIONS.md).
+    // Not UTF-8 after decoding: a 400 for a String capture (docs/server.md).
     let r = get(&agent, &api.url("/files/%FF"));
     assert_error(&r, 400, Some("path"), "/files/%FF");
 }

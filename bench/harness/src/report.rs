@@ -2,7 +2,7 @@
 //! min–max and spread, ratios to axum taken per round and then the median
 //! (so a noisy round moves both servers, not the ratio), the per-server
 //! table, the idle and SSE tables, sutegi's targets from issue 5 as
-//! re-based by DECISIONS.md, and the one-screen summary.
+//! re-based in docs/benchmarks.md, and the one-screen summary.
 
 use std::fmt::Write as _;
 
@@ -49,7 +49,7 @@ impl MinSizes {
     }
 }
 
-/// The hello size target (DECISIONS.md, "Benchmark targets, re-based").
+/// The hello size target (docs/benchmarks.md).
 const HELLO_TARGET: f64 = 1.4;
 
 /// The criterion benches `bench/run` reads back, as `group/id`.
@@ -443,12 +443,12 @@ impl<'a> Results<'a> {
         let build = |n: &str| self.info(n).and_then(|i| i.build.as_ref().ok().copied());
         t.push(match (build(s), build(BASE)) {
             (Some(a), Some(b)) => (
-                "clean release build ≤ 0.75× the axum peer's (DECISIONS.md; issue: 0.5×)".into(),
+                "clean release build ≤ 0.75× the axum peer's (docs/benchmarks.md; issue: 0.5×)".into(),
                 format!("{a:.1} s vs {b:.1} s = {:.2}×", a / b),
                 Some(a <= 0.75 * b),
             ),
             _ => (
-                "clean release build ≤ 0.75× the axum peer's (DECISIONS.md; issue: 0.5×)".into(),
+                "clean release build ≤ 0.75× the axum peer's (docs/benchmarks.md; issue: 0.5×)".into(),
                 "not measured (full mode only)".into(),
                 None,
             ),
@@ -469,7 +469,7 @@ impl<'a> Results<'a> {
                 ),
             },
         );
-        let parse = "parse_request ≤ 1.5× httparse alone on a browser request (DECISIONS.md)";
+        let parse = "parse_request ≤ 1.5× httparse alone on a browser request (docs/benchmarks.md)";
         t.push(match (micro("parse/sutegi"), micro("parse/httparse")) {
             (Some(a), Some(b)) => (
                 parse.into(),
@@ -484,7 +484,7 @@ impl<'a> Results<'a> {
         });
         let sizes = &self.info.min_sizes;
         t.push((
-            "hello (min-size profile) ≤ 1.4× a std-only hello (DECISIONS.md; issue: ≤ 400 KB)"
+            "hello (min-size profile) ≤ 1.4× a std-only hello (docs/benchmarks.md; issue: ≤ 400 KB)"
                 .into(),
             sizes.describe(),
             sizes.ratio().map(|r| r <= HELLO_TARGET),
@@ -550,7 +550,7 @@ impl<'a> Results<'a> {
         if names.contains(&"sutegi") {
             let _ = writeln!(
                 w,
-                "\n## sutegi's targets (issue 5, re-based by DECISIONS.md)\n"
+                "\n## sutegi's targets (issue 5, re-based in docs/benchmarks.md)\n"
             );
             let _ = writeln!(w, "| target | measured | holds |\n| --- | --- | --- |");
             for (what, measured, ok) in self.targets() {

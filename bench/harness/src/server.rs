@@ -110,7 +110,7 @@ pub fn start(spec: &Spec, cpus: Option<&str>, log: &Path) -> Result<Running, Str
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log_file.try_clone().map_err(|e| e.to_string())?)
-        // Benchmarks run with sutegi's access log off (DECISIONS.md).
+        // Benchmarks run with sutegi's access log off (docs/benchmarks.md).
         .env_remove("SUTEGI_LOG")
         .env_remove("SUTEGI_ADDR")
         .env_remove("RUST_LOG");

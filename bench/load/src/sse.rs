@@ -1,7 +1,7 @@
 //! `sse`: N Server-Sent Events clients on one poller, each asking for
 //! `--events` events every `--interval-ms`, parsing every frame and checking
 //! that ids run 0, 1, 2… with `event: tick` and `data` equal to the id —
-//! the `/events` contract of `shared/api-example.md`. Meanwhile the fresh
+//! the `/events` contract of `docs/reference-api.md`. Meanwhile the fresh
 //! probe times plain requests, because the promise is that streams never
 //! starve ordinary traffic.
 //!

@@ -16,7 +16,7 @@
 //! - `parse/sutegi` and `parse/httparse`: a typical ~400-byte browser
 //!   request with a dozen headers, through `sutegi::parse_request` into a
 //!   `Request`, and through `httparse` alone into a header array. The
-//!   targets: ≤ 1.5× httparse (DECISIONS.md), ≤ 300 ns (issue 5).
+//!   targets: ≤ 1.5× httparse (docs/benchmarks.md), ≤ 300 ns (issue 5).
 //!
 //! `bench/run` (full mode) runs these and copies the medians into
 //! BENCHMARKS.md from `target/criterion/*/*/new/estimates.json`.

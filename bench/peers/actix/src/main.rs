@@ -1,4 +1,4 @@
-//! The actix-web 4 peer: the routes of `shared/api-example.md` that a
+//! The actix-web 4 peer: the routes of `docs/reference-api.md` that a
 //! benchmark drives (`/plaintext`, `/json`, `/users/{id}`, `POST /echo`,
 //! `/events`), written the way actix-web's docs write them — attribute
 //! macros on async handlers, `App::new().service(..)`, `HttpServer` — with

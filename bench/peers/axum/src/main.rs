@@ -1,4 +1,4 @@
-//! The axum 0.8 peer: the routes of `shared/api-example.md` that a benchmark
+//! The axum 0.8 peer: the routes of `docs/reference-api.md` that a benchmark
 //! drives (`/plaintext`, `/json`, `/users/{id}`, `POST /echo`, `/events`),
 //! written the way axum's own docs and examples write them — a `Router` of
 //! async handlers, extractors, `axum::serve` on a tokio `TcpListener` — with

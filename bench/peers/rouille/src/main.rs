@@ -1,4 +1,4 @@
-//! The rouille 3 peer: the routes of `shared/api-example.md` that a
+//! The rouille 3 peer: the routes of `docs/reference-api.md` that a
 //! benchmark drives (`/plaintext`, `/json`, `/users/{id}`, `POST /echo`),
 //! written the way rouille's docs write them — one closure over the
 //! `router!` macro, answered with `Response::text` / `Response::json` — and

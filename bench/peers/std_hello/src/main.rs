@@ -2,8 +2,8 @@
 //! alone — a thread per connection, a `BufReader` over the socket,
 //! keep-alive unless the client asks to close. It exists to be measured:
 //! `bench/run` builds it with the `min-size` profile beside sutegi's
-//! `examples/hello`, and the size target is a ratio of the two (DECISIONS.md,
-//! "Benchmark targets"). It is not one of the load-tested peers.
+//! `examples/hello`, and the size target is a ratio of the two
+//! (docs/benchmarks.md). It is not one of the load-tested peers.
 //!
 //! Usage: `std-hello [ADDR]` (default 127.0.0.1:8080).
 

@@ -1,4 +1,4 @@
-//! The tiny_http 0.12 peer: the routes of `shared/api-example.md` that a
+//! The tiny_http 0.12 peer: the routes of `docs/reference-api.md` that a
 //! benchmark drives (`/plaintext`, `/json`, `/users/{id}`, `POST /echo`,
 //! `/events`), written the way tiny_http's docs write a server — four
 //! threads sharing one `Arc<Server>`, each taking requests from
