@@ -5,9 +5,9 @@
 //! HEAD, body limits, the head and body deadlines, idle connections, and the
 //! RFC 9112 request-smuggling and malformed-input catalogue with the
 //! rules of `docs/server.md` (its "Framing" section). Every refused input
-//! must get its status, the JSON error body, `Connection: close`, a closed connection and nothing after it, and the
-//! server must then answer a normal request. The tables report every
-//! failing case at once.
+//! must get its status, the JSON error body, `Connection: close`, a closed
+//! connection and nothing after it, and the server must then answer a
+//! normal request. The tables report every failing case at once.
 
 mod common;
 
