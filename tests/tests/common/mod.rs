@@ -231,6 +231,16 @@ impl Api {
         }
     }
 
+    /// Panics if the process has exited; `after` says what came before.
+    pub fn assert_running(&mut self, after: &str) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "the server exited ({status}) after {after}; stderr:\n{}",
+                self.stderr()
+            );
+        }
+    }
+
     /// Sends SIGTERM and waits (at most `bound`) for the process to exit.
     /// Send it once: a repeated signal is the user's "stop now" (a second
     /// SIGINT quits without draining).
