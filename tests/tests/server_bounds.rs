@@ -226,7 +226,7 @@ fn out_of_descriptors_the_server_backs_off_and_serves_again() {
         .max()
         .unwrap();
     let limit = highest_low + 5;
-    let status = Command::new("prlimit")
+    let status = Command::new(common::required_tool("prlimit", "util-linux"))
         .args([format!("--pid={pid}"), format!("--nofile={limit}:{limit}")])
         .status()
         .expect("prlimit (util-linux) runs");

@@ -443,12 +443,14 @@ impl<'a> Results<'a> {
         let build = |n: &str| self.info(n).and_then(|i| i.build.as_ref().ok().copied());
         t.push(match (build(s), build(BASE)) {
             (Some(a), Some(b)) => (
-                "clean release build ≤ 0.75× the axum peer's (docs/benchmarks.md; issue: 0.5×)".into(),
+                "clean release build ≤ 0.75× the axum peer's (docs/benchmarks.md; issue: 0.5×)"
+                    .into(),
                 format!("{a:.1} s vs {b:.1} s = {:.2}×", a / b),
                 Some(a <= 0.75 * b),
             ),
             _ => (
-                "clean release build ≤ 0.75× the axum peer's (docs/benchmarks.md; issue: 0.5×)".into(),
+                "clean release build ≤ 0.75× the axum peer's (docs/benchmarks.md; issue: 0.5×)"
+                    .into(),
                 "not measured (full mode only)".into(),
                 None,
             ),
