@@ -243,8 +243,9 @@ fn wrapper(attr: &RouteAttr, handler: &Handler) -> TokenStream {
 /// that a capture type without `FromStr` is reported on the user's argument
 /// in the user's words: the call `<Ty as FromPathCapture>::..` names the
 /// trait itself (no "required by a bound in" pointing into sutegi), and
-/// `do_not_recommend` keeps the blanket impl, and sutegi's `CaptureValue`
-/// behind it, out of the message.
+/// `do_not_recommend` keeps the blanket impl out of the message. The bound
+/// is `FromStr` itself, so the generated code names no sutegi trait that
+/// may move.
 fn capture_trait() -> TokenStream {
     quote! {
         #[diagnostic::on_unimplemented(
@@ -259,7 +260,7 @@ fn capture_trait() -> TokenStream {
             ) -> ::core::result::Result<Self, ::sutegi::Response>;
         }
         #[diagnostic::do_not_recommend]
-        impl<T: ::sutegi::CaptureValue> FromPathCapture for T {
+        impl<T: ::core::str::FromStr> FromPathCapture for T {
             fn from_path_capture(
                 cx: &::sutegi::__private::Context<'_>,
                 name: &str,
