@@ -1,6 +1,6 @@
-//! The reference API (`shared/api-example.md`): one small REST API that
+//! The reference API (`docs/reference-api.md`): one small REST API that
 //! exercises every part of sutegi, and the program the conformance, load
-//! and browser suites drive. Its routes are fixed by that document.
+//! and browser suites drive. Its routes are fixed by that page.
 //!
 //! Run it with `cargo run --release --example api [ADDR]`; `--help` lists
 //! the environment variables.
@@ -209,7 +209,7 @@ fn app() -> Router {
     .with_state(Users::default())
 }
 
-/// The middleware on every route (api-example.md). The last layer added is
+/// The middleware on every route (docs/reference-api.md). The last layer added is
 /// the outermost: the access log, when on, records what the others answered
 /// (preflights included), and every response, a preflight's too, gets its
 /// `X-Request-Id`.
@@ -237,7 +237,7 @@ struct Settings {
 }
 
 const HELP: &str = "\
-The sutegi reference API (shared/api-example.md).
+The sutegi reference API; docs/reference-api.md describes every route.
 
 usage: api [ADDR]          ADDR defaults to $SUTEGI_ADDR, else 127.0.0.1:8080
 

@@ -12,14 +12,21 @@
 use std::io::BufReader;
 use std::sync::OnceLock;
 
-use sutegi::{parse_request, Handler, Incoming, Limits, Method, Path, Request, Router, RouterHandler};
+use sutegi::{
+    parse_request, Handler, Incoming, Limits, Method, Path, Request, Router, RouterHandler,
+};
 
 /// The codec under arbitrary bytes: the first byte sets the reader's buffer
 /// size, the rest is what a client sent. It must never panic, and whatever
 /// it accepts must be self-consistent.
 pub fn parse_request_case(data: &[u8]) {
-    let Some((&split, bytes)) = data.split_first() else { return };
-    let limits = Limits { max_body_bytes: 64 * 1024, ..Limits::default() };
+    let Some((&split, bytes)) = data.split_first() else {
+        return;
+    };
+    let limits = Limits {
+        max_body_bytes: 64 * 1024,
+        ..Limits::default()
+    };
     let mut reader = BufReader::with_capacity(usize::from(split).max(1), bytes);
     // Several requests in a row, as a pipelining client sends them.
     for _ in 0..8 {
@@ -28,7 +35,11 @@ pub fn parse_request_case(data: &[u8]) {
                 assert!(request.target().len() <= limits.max_target_bytes);
                 assert!(request.path().len() <= request.target().len());
                 assert!(request.body().len() as u64 <= limits.max_body_bytes);
-                let _ = (request.query(), request.headers().count(), request.header("host"));
+                let _ = (
+                    request.query(),
+                    request.headers().count(),
+                    request.header("host"),
+                );
             }
             Ok(Some(Incoming::Refused(refusal))) => {
                 assert!((400..600).contains(&refusal.status()));
@@ -45,7 +56,10 @@ fn router() -> &'static RouterHandler {
         let admin = Router::new().get("/stats/{name}", |Path(name): Path<String>| name);
         Router::new()
             .get("/users/{id}", |Path(id): Path<u64>| id.to_string())
-            .get("/users/{id}/posts/{post}", |Path((id, post)): Path<(u64, String)>| format!("{id}/{post}"))
+            .get(
+                "/users/{id}/posts/{post}",
+                |Path((id, post)): Path<(u64, String)>| format!("{id}/{post}"),
+            )
             .get("/files/{*path}", |Path(path): Path<String>| path)
             .post("/echo", |body: Vec<u8>| body)
             .mount("/admin", admin)
@@ -58,14 +72,23 @@ fn router() -> &'static RouterHandler {
 /// the rest is the target after `/`. Any target gets an answer without a
 /// panic, and a catch-all capture reaches the handler percent-decoded.
 pub fn route_match_case(data: &[u8]) {
-    let Some((&method, rest)) = data.split_first() else { return };
-    let Ok(tail) = std::str::from_utf8(rest) else { return };
+    let Some((&method, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(tail) = std::str::from_utf8(rest) else {
+        return;
+    };
     if tail.bytes().any(|b| b.is_ascii_control() || b == b' ') {
         return; // the codec refuses these before routing
     }
     let method = Method::ALL[usize::from(method) % Method::ALL.len()];
     let target = format!("/{tail}");
-    let response = router().handle(Request::new(method, &target, &[("Host", "fuzz")], Vec::new()));
+    let response = router().handle(Request::new(
+        method,
+        &target,
+        &[("Host", "fuzz")],
+        Vec::new(),
+    ));
     assert!((100..600).contains(&response.status()));
     let path = target.split('?').next().unwrap_or("");
     if let Some(rest) = path.strip_prefix("/files/") {
@@ -107,7 +130,10 @@ mod replay {
         let mut count = 0;
         for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
             let path = entry.expect("a directory entry").path();
-            if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
                 continue;
             }
             let data = std::fs::read(&path).expect("a corpus file");

@@ -12,7 +12,8 @@ use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, LitStr, MetaNameValue, Token};
 
-use crate::path::{render_error, RoutePath};
+use crate::diagnostics::combine;
+use crate::path::RoutePath;
 
 /// Which attribute was written: it decides the default methods and whether
 /// `method = ".."` may be given.
@@ -158,7 +159,7 @@ impl RouteAttr {
             ));
         };
         let path = RoutePath::parse(&path_lit.value())
-            .map_err(|e| syn::Error::new(path_lit.span(), render_error(&path_lit.value(), &e)))?;
+            .map_err(|e| syn::Error::new(path_lit.span(), e.with_caret_under(&path_lit.value())))?;
 
         let mut errors = Vec::new();
         let mut methods = Vec::new();
@@ -221,14 +222,6 @@ impl RouteAttr {
             body_limit,
         })
     }
-}
-
-/// Folds errors into one that reports them all.
-pub fn combine(errors: impl IntoIterator<Item = syn::Error>) -> Option<syn::Error> {
-    errors.into_iter().reduce(|mut all, next| {
-        all.combine(next);
-        all
-    })
 }
 
 /// The attribute's arguments before their values are checked.

@@ -1,6 +1,8 @@
-//! Code generation: a checked route becomes the user's function (untouched),
-//! a companion struct of the same name, its `path(..)` builder and its
-//! `RouteSource` impl, as /work/notes/router-contract.md lays out.
+//! Code generation, the last step of parse → check → emit: a checked route
+//! becomes the user's function (untouched), a companion struct of the same
+//! name, its `path(..)` builder and its `RouteSource` impl. The runtime side
+//! of that contract (`RouteInfo`, `boxed_handler`, `build_path`) lives in
+//! sutegi's `__private` module; this crate only names it.
 //!
 //! The generated code names only `::sutegi` items. Checks the type checker
 //! must make (is this argument an extractor, is that return type a
@@ -16,6 +18,7 @@ use syn::spanned::Spanned;
 use syn::{Ident, LitStr, Type};
 
 use crate::attribute::{AttrKind, RouteAttr};
+use crate::diagnostics::type_text;
 use crate::handler::{ArgKind, Handler, HandlerArg};
 use crate::path::Piece;
 
@@ -175,7 +178,7 @@ fn wrapper(attr: &RouteAttr, handler: &Handler) -> TokenStream {
         match &arg.kind {
             ArgKind::Sink => None,
             ArgKind::Capture { name, .. } => Some(quote_spanned! {span=>
-                let #local: #ty = match #cx.capture::<#ty>(#name) {
+                let #local: #ty = match <#ty as FromPathCapture>::from_path_capture(#cx, #name) {
                     ::core::result::Result::Ok(#value) => #value,
                     ::core::result::Result::Err(#refusal) => return #refusal,
                 };
@@ -218,11 +221,53 @@ fn wrapper(attr: &RouteAttr, handler: &Handler) -> TokenStream {
         },
         AttrKind::Fixed(_) | AttrKind::Route => respond(handler.output.as_ref(), ret_span, call),
     };
+    let capture_trait = if handler
+        .args
+        .iter()
+        .any(|arg| matches!(arg.kind, ArgKind::Capture { .. }))
+    {
+        capture_trait()
+    } else {
+        TokenStream::new()
+    };
     quote! {
         ::sutegi::__private::boxed_handler(|#cx: &::sutegi::__private::Context<'_>| -> ::sutegi::Response {
+            #capture_trait
             #(#extractions)*
             #respond
         })
+    }
+}
+
+/// The trait a capture is parsed through, defined in the generated code so
+/// that a capture type without `FromStr` is reported on the user's argument
+/// in the user's words: the call `<Ty as FromPathCapture>::..` names the
+/// trait itself (no "required by a bound in" pointing into sutegi), and
+/// `do_not_recommend` keeps the blanket impl out of the message. The bound
+/// is `FromStr` itself, so the generated code names no sutegi trait that
+/// may move.
+fn capture_trait() -> TokenStream {
+    quote! {
+        #[diagnostic::on_unimplemented(
+            message = "a path capture cannot be parsed into `{Self}`",
+            label = "a capture's type must implement `FromStr`",
+            note = "an argument named like a `{{capture}}` in the path is parsed from its text with `FromStr`: use a number, `String`, or your own type with a `FromStr` impl"
+        )]
+        trait FromPathCapture: ::core::marker::Sized {
+            fn from_path_capture(
+                cx: &::sutegi::__private::Context<'_>,
+                name: &str,
+            ) -> ::core::result::Result<Self, ::sutegi::Response>;
+        }
+        #[diagnostic::do_not_recommend]
+        impl<T: ::core::str::FromStr> FromPathCapture for T {
+            fn from_path_capture(
+                cx: &::sutegi::__private::Context<'_>,
+                name: &str,
+            ) -> ::core::result::Result<T, ::sutegi::Response> {
+                cx.capture::<T>(name)
+            }
+        }
     }
 }
 
@@ -288,27 +333,6 @@ fn body_checks(handler: &Handler, cfgs: &TokenStream) -> TokenStream {
     checks
 }
 
-/// A type as the user would write it, for messages.
-pub fn type_text(ty: &Type) -> String {
-    let text = ty.to_token_stream().to_string();
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        // `quote` spaces every token: `Json < T >`, `& mut X`, `a :: b`.
-        if c == ' ' {
-            let prev = out.chars().last();
-            let next = chars.peek().copied();
-            let glue = matches!(prev, Some('<' | '&' | ':' | '('))
-                || matches!(next, Some('<' | '>' | ',' | ':' | ')'));
-            if glue {
-                continue;
-            }
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,8 +374,8 @@ mod tests {
             "body_limit:::core::option::Option::Some(1024)",
             "kind:::sutegi::__private::RouteKind::Plain",
             "state_requirements:::std::vec![<Query<X>as::sutegi::FromRequest>::state_requirement()]",
-            ".capture::<u64>(\"id\")",
-            ".capture::<String>(\"rest\")",
+            "<u64asFromPathCapture>::from_path_capture(__sutegi_cx,\"id\")",
+            "<StringasFromPathCapture>::from_path_capture(__sutegi_cx,\"rest\")",
             "<Query<X>as::sutegi::FromRequest>::from_request(__sutegi_cx)",
             "<Json<U>as::sutegi::IntoResponse>::into_response(user(__sutegi_arg0,__sutegi_arg1,__sutegi_arg2))",
         ] {
@@ -394,24 +418,5 @@ mod tests {
             !out.contains("<u8as::sutegi::FromRequest>"),
             "a capture is no extractor: {out}"
         );
-    }
-
-    #[test]
-    fn type_text_reads_like_source() {
-        let table = [
-            (quote!(Json<NewUser>), "Json<NewUser>"),
-            (quote!(Option<Json<Vec<u8>>>), "Option<Json<Vec<u8>>>"),
-            (quote!(&mut sutegi::SseSink), "&mut sutegi::SseSink"),
-            (
-                quote!(Result<Json<T>, JsonRejection>),
-                "Result<Json<T>, JsonRejection>",
-            ),
-            (quote!((u8, String)), "(u8, String)"),
-            (quote!(&'static str), "&'static str"),
-        ];
-        for (tokens, expected) in table {
-            let ty: Type = syn::parse2(tokens).unwrap();
-            assert_eq!(type_text(&ty), expected);
-        }
     }
 }

@@ -13,9 +13,9 @@ use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::{FnArg, Ident, ItemFn, Pat, PatIdent, ReturnType, Type};
 
-use crate::attribute::{combine, AttrKind, RouteAttr};
-use crate::expand::type_text;
-use crate::path::{render_error, PathError};
+use crate::attribute::{AttrKind, RouteAttr};
+use crate::diagnostics::{combine, type_text};
+use crate::path::PathError;
 
 /// The route attributes sutegi defines; two on one function would define
 /// its companion twice.
@@ -221,7 +221,7 @@ fn check_captures_have_arguments(
         };
         errors.push(syn::Error::new(
             attr.path_lit.span(),
-            render_error(&attr.path.raw, &error),
+            error.with_caret_under(&attr.path.raw),
         ));
     }
 }

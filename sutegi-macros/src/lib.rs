@@ -43,9 +43,15 @@
 //!
 //! # Layout
 //!
-//! `attribute` reads the attribute's arguments, `path` validates the route
-//! path, `handler` reads the function, `expand` writes the code and
-//! `routes` handles `routes!`. Parsing never emits code and expansion never
+//! One direction, parse → check → emit, with no arrow back:
+//!
+//! - parse: `attribute` reads the attribute's arguments, `path` validates
+//!   the route path;
+//! - check: `handler` reads the function and refuses what cannot work;
+//! - emit: `expand` writes a route's code, `routes` writes `routes!`.
+//!
+//! `diagnostics` (how types are quoted, how errors combine) is a leaf all
+//! of them use. Parsing and checking never emit code; emitting never
 //! refuses.
 //!
 //! [sutegi]: https://docs.rs/sutegi
@@ -54,6 +60,7 @@
 #![warn(missing_docs)]
 
 mod attribute;
+mod diagnostics;
 mod expand;
 mod handler;
 mod path;
@@ -64,7 +71,8 @@ use proc_macro2::TokenStream as TokenStream2;
 use quote::quote;
 use syn::ItemFn;
 
-use attribute::{combine, AttrKind, Method, RouteAttr};
+use attribute::{AttrKind, Method, RouteAttr};
+use diagnostics::combine;
 use handler::Handler;
 
 /// A `GET` route (HEAD is answered too, with the body left out).

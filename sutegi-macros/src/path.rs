@@ -84,27 +84,32 @@ impl RoutePath {
     }
 }
 
-/// Renders `message`, then the path in quotes with carets under `range`:
-///
-/// ```text
-/// a path segment can hold only one capture
-///   "/files/{name}.{ext}"
-///                  ^^^^^
-/// ```
-pub fn render_error(path: &str, error: &PathError) -> String {
-    let mut out = error.message.clone();
-    if error.range.is_empty() {
-        return out;
+impl PathError {
+    /// The message, then `path` in quotes with carets under the bad part
+    /// (stable Rust cannot point inside a string literal, so the message
+    /// does it):
+    ///
+    /// ```text
+    /// a path segment can hold only one capture
+    ///   "/files/{name}.{ext}"
+    ///                  ^^^^^
+    /// ```
+    pub fn with_caret_under(&self, path: &str) -> String {
+        let error = self;
+        let mut out = error.message.clone();
+        if error.range.is_empty() {
+            return out;
+        }
+        // The quote opens one column before the path; a char may be several bytes.
+        let lead = path[..error.range.start].chars().count() + 1;
+        let width = path[error.range.clone()].chars().count().max(1);
+        out.push_str(&format!(
+            "\n  \"{path}\"\n  {}{}",
+            " ".repeat(lead),
+            "^".repeat(width)
+        ));
+        out
     }
-    // The quote opens one column before the path; a char may be several bytes.
-    let lead = path[..error.range.start].chars().count() + 1;
-    let width = path[error.range.clone()].chars().count().max(1);
-    out.push_str(&format!(
-        "\n  \"{path}\"\n  {}{}",
-        " ".repeat(lead),
-        "^".repeat(width)
-    ));
-    out
 }
 
 impl fmt::Display for PathError {
@@ -461,7 +466,7 @@ mod tests {
     fn the_caret_sits_under_the_bad_part() {
         let raw = "/files/{name}.{ext}";
         let error = RoutePath::parse(raw).unwrap_err();
-        let rendered = render_error(raw, &error);
+        let rendered = error.with_caret_under(raw);
         let lines: Vec<&str> = rendered.lines().collect();
         assert_eq!(lines[1], "  \"/files/{name}.{ext}\"");
         assert_eq!(lines[2], "                 ^^^^^");
@@ -471,7 +476,7 @@ mod tests {
     fn the_caret_counts_characters_not_bytes() {
         let raw = "/é/é";
         let error = RoutePath::parse(raw).unwrap_err();
-        let rendered = render_error(raw, &error);
+        let rendered = error.with_caret_under(raw);
         assert_eq!(rendered.lines().nth(2), Some("    ^"));
     }
 }

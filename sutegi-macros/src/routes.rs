@@ -6,6 +6,12 @@
 //! This module parses the list and refuses what is not a plain path; whether
 //! each path is a route is the type checker's call (`RouteSource` carries a
 //! `#[diagnostic::on_unimplemented]` message in sutegi).
+//!
+//! A plain function without a route attribute has no companion, so rustc
+//! answers `routes![f]` with its own E0574 ("expected struct, variant or
+//! union type, found function `f`") before any trait is consulted; stable
+//! Rust offers no hook to add a hint to a name-resolution error. The fix is
+//! to put `#[get("/path")]` (or a sibling) on `f`, as the crate docs say.
 
 use proc_macro2::TokenStream;
 use quote::quote_spanned;
@@ -53,7 +59,10 @@ impl RouteList {
         let mut router = quote_spanned!(proc_macro2::Span::call_site()=> ::sutegi::Router::new());
         for path in &self.routes {
             // Spanned on the name, so "not a route" lands on it.
-            router = quote_spanned!(path.span()=> #router.route(#path {}));
+            // Through the trait by name, so a name that is not a route is
+            // reported on it alone, not as a bound of `Router::route`.
+            router = quote_spanned!(path.span()=>
+                #router.route(::sutegi::__private::RouteSource::into_route(#path {})));
         }
         router
     }
@@ -71,8 +80,10 @@ mod tests {
     #[test]
     fn names_become_companion_structs() {
         let expected = quote!(::sutegi::Router::new()
-            .route(user {})
-            .route(admin::stats {}));
+            .route(::sutegi::__private::RouteSource::into_route(user {}))
+            .route(::sutegi::__private::RouteSource::into_route(
+                admin::stats {}
+            )));
         assert_eq!(
             expand(quote!(user, admin::stats)).unwrap(),
             expected.to_string()
@@ -83,7 +94,9 @@ mod tests {
         );
         assert_eq!(
             expand(quote!(::app::user)).unwrap(),
-            quote!(::sutegi::Router::new().route(::app::user {})).to_string()
+            quote!(::sutegi::Router::new()
+                .route(::sutegi::__private::RouteSource::into_route(::app::user {})))
+            .to_string()
         );
         assert_eq!(
             expand(quote!()).unwrap(),

@@ -1,4 +1,4 @@
-//! Every row of `shared/api-example.md` that exists today, driven against
+//! Every row of `docs/reference-api.md` that exists today, driven against
 //! the real `examples/api` binary with real HTTP clients: ureq for most
 //! rows, curl and Python's `http.client` in a test each, and raw sockets
 //! where the wire itself is the point (HEAD without a body, chunk framing,
@@ -13,7 +13,7 @@ use std::io::Read;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{assert_error, error_shape_problem, external_tool, run_bounded, Api, Response};
+use common::{assert_error, error_shape_problem, required_tool, run_bounded, Api, Response};
 use serde_json::{json, Value};
 
 fn agent() -> ureq::Agent {
@@ -516,7 +516,7 @@ fn files_answers_the_decoded_rest_of_the_path() {
         let r = get(&agent, &api.url(path));
         assert_error(&r, 404, None, path);
     }
-    // Not UTF-8 after decoding: a 400 for a String capture (DECISIONS.md).
+    // Not UTF-8 after decoding: a 400 for a String capture (docs/server.md).
     let r = get(&agent, &api.url("/files/%FF"));
     assert_error(&r, 400, Some("path"), "/files/%FF");
 }
@@ -1149,10 +1149,10 @@ fn query_parameters_that_do_not_parse_are_400s_naming_them() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Runs curl with `args` (plus `-sS` and a time bound); `None` when curl
-/// is missing outside CI.
-fn curl(args: &[&str]) -> Option<(String, String)> {
-    let program = external_tool("curl", "curl")?;
+/// Runs curl with `args` (plus `-sS` and a time bound), returning
+/// (stdout, stderr); a missing curl fails the test.
+fn curl(args: &[&str]) -> (String, String) {
+    let program = required_tool("curl", "curl");
     let mut command = Command::new(program);
     command
         .args(["-sS", "--max-time", "30", "--noproxy", "*"])
@@ -1163,7 +1163,7 @@ fn curl(args: &[&str]) -> Option<(String, String)> {
         status.success(),
         "curl {args:?} failed ({status}): {stderr}"
     );
-    Some((String::from_utf8_lossy(&stdout).into_owned(), stderr))
+    (String::from_utf8_lossy(&stdout).into_owned(), stderr)
 }
 
 /// Splits curl `-i` output into (the last status line and headers, body),
@@ -1184,9 +1184,7 @@ fn split_curl_output(output: &str) -> (String, String) {
 #[test]
 fn curl_drives_the_api() {
     let api = Api::start();
-    let Some((out, _)) = curl(&["-i", &api.url("/json")]) else {
-        return;
-    };
+    let (out, _) = curl(&["-i", &api.url("/json")]);
     let (head, body) = split_curl_output(&out);
     assert!(head.starts_with("HTTP/1.1 200"), "{out}");
     assert!(head.contains("Content-Type: application/json"), "{out}");
@@ -1203,8 +1201,7 @@ fn curl_drives_the_api() {
         "--data-binary",
         r#"{"name":"curl"}"#,
         &api.url("/users"),
-    ])
-    .expect("curl");
+    ]);
     let (head, body) = split_curl_output(&out);
     assert!(head.starts_with("HTTP/1.1 201"), "{out}");
     assert!(head.contains("Location: /users/1"), "{out}");
@@ -1225,8 +1222,7 @@ fn curl_drives_the_api() {
         "--data-binary",
         "sent in chunks",
         &api.url("/echo"),
-    ])
-    .expect("curl");
+    ]);
     assert!(out.starts_with("HTTP/1.1 100 Continue\r\n"), "{out}");
     let (head, body) = split_curl_output(&out);
     assert!(head.starts_with("HTTP/1.1 200"), "{out}");
@@ -1241,19 +1237,18 @@ fn curl_drives_the_api() {
         "--data-urlencode",
         "limit=2",
         &api.url("/search"),
-    ])
-    .expect("curl");
+    ]);
     assert_eq!(
         serde_json::from_str::<Value>(&out).unwrap(),
         json!({"q": "a b&c", "limit": 2})
     );
 
     // SSE, unbuffered.
-    let (out, _) = curl(&["-N", &api.url("/events?n=3")]).expect("curl");
+    let (out, _) = curl(&["-N", &api.url("/events?n=3")]);
     assert_eq!(sorted(frames(&out)), sorted(ticks(0..3)));
 
     // HTTP/1.0: the stream is delimited by close.
-    let (out, _) = curl(&["-i", "--http1.0", &api.url("/stream?n=2")]).expect("curl");
+    let (out, _) = curl(&["-i", "--http1.0", &api.url("/stream?n=2")]);
     let (head, body) = split_curl_output(&out);
     assert!(
         head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
@@ -1266,22 +1261,22 @@ fn curl_drives_the_api() {
     assert_eq!(body, "chunk 0\nchunk 1\n");
 
     // HEAD, OPTIONS, 405 and 404.
-    let (out, _) = curl(&["-I", &api.url("/plaintext")]).expect("curl");
+    let (out, _) = curl(&["-I", &api.url("/plaintext")]);
     assert!(
         out.starts_with("HTTP/1.1 200") && out.contains("Content-Length: 13"),
         "{out}"
     );
-    let (out, _) = curl(&["-i", "-X", "OPTIONS", &api.url("/slow")]).expect("curl");
+    let (out, _) = curl(&["-i", "-X", "OPTIONS", &api.url("/slow")]);
     assert!(
         out.starts_with("HTTP/1.1 204") && out.contains("Allow: GET, HEAD, POST, OPTIONS"),
         "{out}"
     );
-    let (out, _) = curl(&["-i", "-X", "DELETE", &api.url("/users/1")]).expect("curl");
+    let (out, _) = curl(&["-i", "-X", "DELETE", &api.url("/users/1")]);
     assert!(
         out.starts_with("HTTP/1.1 405") && out.contains("Allow: GET, HEAD, OPTIONS"),
         "{out}"
     );
-    let (out, _) = curl(&["-i", &api.url("/nope")]).expect("curl");
+    let (out, _) = curl(&["-i", &api.url("/nope")]);
     let (head, body) = split_curl_output(&out);
     assert!(head.starts_with("HTTP/1.1 404"), "{out}");
     assert!(
@@ -1302,8 +1297,7 @@ fn curl_drives_the_api() {
         &api.url("/plaintext"),
         &api.url("/stream?n=2"),
         &api.url("/json"),
-    ])
-    .expect("curl");
+    ]);
     assert_eq!(
         out, "200 1\n200 0\n200 0\n",
         "the second and third requests reuse the connection"
@@ -1313,9 +1307,7 @@ fn curl_drives_the_api() {
 #[test]
 fn python_http_client_drives_the_api() {
     let api = Api::start();
-    let Some(python) = external_tool("python3", "python3") else {
-        return;
-    };
+    let python = required_tool("python3", "python3");
     const SCRIPT: &str = r#"
 import http.client, json, sys
 conn = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]), timeout=30)

@@ -4,11 +4,10 @@
 //! 100-continue`, chunked request bodies (extensions, trailers, splits),
 //! HEAD, body limits, the head and body deadlines, idle connections, and the
 //! RFC 9112 request-smuggling and malformed-input catalogue with the
-//! decisions of `shared/DECISIONS.md` ("HTTP details the issues leave
-//! open"). Every refused input must get its status, the JSON error body,
-//! `Connection: close`, a closed connection and nothing after it, and the
-//! server must then answer a normal request. The tables report every
-//! failing case at once.
+//! rules of `docs/server.md` (its "Framing" section). Every refused input
+//! must get its status, the JSON error body, `Connection: close`, a closed
+//! connection and nothing after it, and the server must then answer a
+//! normal request. The tables report every failing case at once.
 
 mod common;
 
@@ -950,7 +949,7 @@ fn requests_pipelined_behind_a_stream_are_answered() {
 ///   if `text` were the version: an invalid request line is a 400 (RFC
 ///   9112 §3).
 /// - Bare CRs used as line ends with no LF at all (`GET / HTTP/1.1\rHost:
-///   t\r\r`) waited for the 10 s head deadline and got a 408; DECISIONS.md
+///   t\r\r`) waited for the 10 s head deadline and got a 408; docs/server.md
 ///   says a bare CR anywhere in the head is a 400, which is known as soon
 ///   as a CR is followed by anything but LF.
 #[test]

@@ -1,4 +1,4 @@
-//! The rows of `shared/api-example.md` that the everyday issue brings to
+//! The rows of `docs/reference-api.md` that the everyday issue brings to
 //! `examples/api`, tested against the real binary as that page words them:
 //! static files under `/static/` (content types, validators and 304s,
 //! single ranges, the index, traversal refused), `/healthz` (200, then 503

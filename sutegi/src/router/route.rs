@@ -361,6 +361,7 @@ pub trait IntoRoute {
     fn into_route(self) -> Route;
 }
 
+#[diagnostic::do_not_recommend]
 impl IntoRoute for Route {
     fn into_route(self) -> Route {
         self

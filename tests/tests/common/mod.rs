@@ -231,6 +231,16 @@ impl Api {
         }
     }
 
+    /// Panics if the process has exited; `after` says what came before.
+    pub fn assert_running(&mut self, after: &str) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "the server exited ({status}) after {after}; stderr:\n{}",
+                self.stderr()
+            );
+        }
+    }
+
     /// Sends SIGTERM and waits (at most `bound`) for the process to exit.
     /// Send it once: a repeated signal is the user's "stop now" (a second
     /// SIGINT quits without draining).
@@ -849,36 +859,17 @@ pub fn assert_error(response: &Response, status: u16, naming: Option<&str>, cont
     }
 }
 
-/// Finds an external client program. Missing under `CI=true`: one
-/// `apt-get install -y <package>` attempt, then a loud failure. Missing
-/// elsewhere: `None`, and the caller skips with a note (the README's test
-/// command must pass on a machine with only Rust).
-pub fn external_tool(program: &str, package: &str) -> Option<PathBuf> {
-    if let Some(found) = find_on_path(program) {
-        return Some(found);
-    }
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    if !in_ci {
-        eprintln!("note: `{program}` is not installed; skipping the part of this test that uses it (under CI=true this fails)");
-        return None;
-    }
-    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(found) = find_on_path(program) {
-        return Some(found);
-    }
-    let installed = Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends", package])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .output();
-    match find_on_path(program) {
-        Some(found) => Some(found),
-        None => panic!(
-            "CI=true and `{program}` is missing; `apt-get install -y {package}` did not provide it: {:?}",
-            installed.map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-        ),
-    }
+/// Finds an external client program the suites drive the API with
+/// (`curl`, `python3`). A missing one fails the test, naming the package to
+/// install: the README's test command needs them, and `.ci/run` installs
+/// them before it runs the tests, so no test passes without running.
+pub fn required_tool(program: &str, package: &str) -> PathBuf {
+    find_on_path(program).unwrap_or_else(|| {
+        panic!(
+            "`{program}` is not installed, and this test drives the API with it: \
+             install it (`apt-get install -y {package}`, or run `.ci/run`, which does)"
+        )
+    })
 }
 
 fn find_on_path(program: &str) -> Option<PathBuf> {
