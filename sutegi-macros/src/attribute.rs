@@ -25,6 +25,8 @@ pub enum AttrKind {
     Route,
     /// `#[sse]`: a stream of events, GET unless `method = ".."` says otherwise.
     Sse,
+    /// `#[ws]`: a WebSocket, always GET (the opening handshake's method).
+    Ws,
 }
 
 impl AttrKind {
@@ -34,6 +36,7 @@ impl AttrKind {
             AttrKind::Fixed(method) => method.attribute_name(),
             AttrKind::Route => "route",
             AttrKind::Sse => "sse",
+            AttrKind::Ws => "ws",
         }
     }
 }
@@ -198,6 +201,15 @@ impl RouteAttr {
             AttrKind::Route => {}
             AttrKind::Sse if args.methods.is_empty() => methods = vec![Method::Get],
             AttrKind::Sse => {}
+            AttrKind::Ws => {
+                if let Some(lit) = args.methods.first() {
+                    errors.push(syn::Error::new(
+                        lit.span(),
+                        "a WebSocket opens with a GET request: #[ws] takes no `method`",
+                    ));
+                }
+                methods = vec![Method::Get];
+            }
         }
 
         let body_limit = match &args.body_limit {
@@ -276,7 +288,7 @@ impl RawArgs {
                         }
                         _ => {
                             let allowed = match kind {
-                                AttrKind::Fixed(_) => "`body_limit`",
+                                AttrKind::Fixed(_) | AttrKind::Ws => "`body_limit`",
                                 AttrKind::Route | AttrKind::Sse => "`method` and `body_limit`",
                             };
                             return Err(syn::Error::new_spanned(

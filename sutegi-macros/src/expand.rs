@@ -129,6 +129,7 @@ fn route_info(attr: &RouteAttr, handler: &Handler) -> TokenStream {
     };
     let kind = match attr.kind {
         AttrKind::Sse => quote!(::sutegi::__private::RouteKind::Stream),
+        AttrKind::Ws => quote!(::sutegi::__private::RouteKind::WebSocket),
         AttrKind::Fixed(_) | AttrKind::Route => quote!(::sutegi::__private::RouteKind::Plain),
     };
     // The location is the path literal's, so a conflict names the attribute.
@@ -219,7 +220,12 @@ fn wrapper(attr: &RouteAttr, handler: &Handler) -> TokenStream {
                 #call
             })
         },
+        AttrKind::Ws => ws_respond(ret_span, &sink, call),
         AttrKind::Fixed(_) | AttrKind::Route => respond(handler.output.as_ref(), ret_span, call),
+    };
+    let upgrade = match attr.kind {
+        AttrKind::Ws => ws_handshake(),
+        _ => TokenStream::new(),
     };
     let capture_trait = if handler
         .args
@@ -233,8 +239,32 @@ fn wrapper(attr: &RouteAttr, handler: &Handler) -> TokenStream {
     quote! {
         ::sutegi::__private::boxed_handler(|#cx: &::sutegi::__private::Context<'_>| -> ::sutegi::Response {
             #capture_trait
+            #upgrade
             #(#extractions)*
             #respond
+        })
+    }
+}
+
+/// A `#[ws]` route checks the opening handshake before its other
+/// extractors, so a plain GET is told it reached a WebSocket (426).
+fn ws_handshake() -> TokenStream {
+    let cx = Ident::new("__sutegi_cx", Span::mixed_site());
+    let upgrade = Ident::new("__sutegi_upgrade", Span::mixed_site());
+    quote! {
+        let #upgrade = match <::sutegi::ws::WebSocketUpgrade as ::sutegi::FromRequest>::from_request(#cx) {
+            ::core::result::Result::Ok(upgrade) => upgrade,
+            ::core::result::Result::Err(refusal) => return refusal,
+        };
+    }
+}
+
+/// The 101 answer whose socket runs the user's function.
+fn ws_respond(span: Span, socket: &Ident, call: TokenStream) -> TokenStream {
+    let upgrade = Ident::new("__sutegi_upgrade", Span::mixed_site());
+    quote_spanned! {span=>
+        #upgrade.on_upgrade(move |#socket: &mut ::sutegi::WebSocket| -> ::std::io::Result<()> {
+            #call
         })
     }
 }

@@ -19,8 +19,8 @@ use crate::path::PathError;
 
 /// The route attributes sutegi defines; two on one function would define
 /// its companion twice.
-const ROUTE_ATTRIBUTES: [&str; 9] = [
-    "get", "post", "put", "patch", "delete", "head", "options", "route", "sse",
+const ROUTE_ATTRIBUTES: [&str; 10] = [
+    "get", "post", "put", "patch", "delete", "head", "options", "route", "sse", "ws",
 ];
 
 /// A route function, read and checked.
@@ -55,7 +55,8 @@ pub enum ArgKind {
     },
     /// Anything `FromRequest`.
     Extractor,
-    /// The `&mut SseSink` of an `#[sse]` function.
+    /// The `&mut SseSink` of an `#[sse]` function, or the `&mut WebSocket`
+    /// of a `#[ws]` function.
     Sink,
 }
 
@@ -92,6 +93,12 @@ impl Handler {
             ReturnType::Default => None,
             ReturnType::Type(_, ty) => Some((**ty).clone()),
         };
+        if attr.kind == AttrKind::Ws && output.is_none() {
+            errors.push(syn::Error::new(
+                item.sig.paren_token.span.close(),
+                "a #[ws] function returns `std::io::Result<()>`: add `-> std::io::Result<()>` and end with `Ok(())`; an error from the socket means it closed",
+            ));
+        }
         if attr.kind == AttrKind::Sse && output.is_none() {
             errors.push(syn::Error::new(
                 item.sig.paren_token.span.close(),
@@ -161,10 +168,53 @@ fn classify(attr: &RouteAttr, ident: Option<&Ident>, ty: &Type) -> ArgKind {
             };
         }
     }
-    if is_sse_sink(ty) {
+    if is_sse_sink(ty) || (attr.kind == AttrKind::Ws && is_web_socket(ty)) {
         return ArgKind::Sink;
     }
     ArgKind::Extractor
+}
+
+/// `&mut WebSocket` (any path to it), recognised by spelling as the sink is.
+fn is_web_socket(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(reference) => {
+            reference.mutability.is_some() && names_type(&reference.elem, "WebSocket")
+        }
+        _ => false,
+    }
+}
+
+fn names_type(ty: &Type, name: &str) -> bool {
+    match ty {
+        Type::Path(path) => {
+            path.qself.is_none() && path.path.segments.last().is_some_and(|s| s.ident == name)
+        }
+        Type::Paren(paren) => names_type(&paren.elem, name),
+        _ => false,
+    }
+}
+
+/// A `#[ws]` function takes exactly one `&mut WebSocket` and no `SseSink`.
+fn check_ws_arguments(item: &ItemFn, args: &[HandlerArg], errors: &mut Vec<syn::Error>) {
+    let mut sockets = args.iter().filter(|arg| arg.kind == ArgKind::Sink);
+    if sockets.next().is_none() {
+        errors.push(match args.iter().find(|arg| names_type(&arg.ty, "WebSocket")) {
+            Some(arg) => syn::Error::new_spanned(
+                &arg.ty,
+                "the socket is lent to the function while it is open: take it as `&mut WebSocket`",
+            ),
+            None => syn::Error::new(
+                item.sig.paren_token.span.join(),
+                "a #[ws] function talks through its socket: add an argument `ws: &mut WebSocket` and call `ws.recv()` / `ws.send_text(..)` in it",
+            ),
+        });
+    }
+    for extra in sockets {
+        errors.push(syn::Error::new_spanned(
+            &extra.ty,
+            "a #[ws] function takes one `&mut WebSocket`: remove this one",
+        ));
+    }
 }
 
 /// `&mut SseSink`, `&mut sutegi::SseSink`, `&mut ::sutegi::SseSink`: the
@@ -233,8 +283,11 @@ fn check_arguments(
     errors: &mut Vec<syn::Error>,
 ) {
     let sse = attr.kind == AttrKind::Sse;
+    let ws = attr.kind == AttrKind::Ws;
     let mut sinks = args.iter().filter(|arg| arg.kind == ArgKind::Sink);
-    if sse {
+    if ws {
+        check_ws_arguments(item, args, errors);
+    } else if sse {
         if sinks.next().is_none() {
             let by_value = args.iter().find(|arg| names_sse_sink(&arg.ty));
             errors.push(match by_value {
@@ -278,11 +331,16 @@ fn check_arguments(
                 &arg.ty,
                 "a route's arguments need concrete types: `impl Trait` makes the function generic, and the router must know what to extract",
             ));
-        } else if sse && arg.kind == ArgKind::Extractor && borrows(arg.ty.to_token_stream()) {
+        } else if (sse || ws)
+            && arg.kind == ArgKind::Extractor
+            && borrows(arg.ty.to_token_stream())
+        {
             errors.push(syn::Error::new_spanned(
                 &arg.ty,
                 format!(
-                    "an #[sse] function's extractors must own their data: the stream runs on after the request is gone, so `{}` cannot be taken here; use owned extractors (`Headers`, `Query<T>`, `State<T>`, `LastEventId`, ...)",
+                    "an #[{}] function's extractors must own their data: the {} runs on after the request is gone, so `{}` cannot be taken here; use owned extractors (`Headers`, `Query<T>`, `State<T>`, `LastEventId`, ...)",
+                    attr.kind.name(),
+                    if ws { "socket" } else { "stream" },
                     type_text(&arg.ty)
                 ),
             ));

@@ -259,6 +259,31 @@ pub fn sse(attr: TokenStream, item: TokenStream) -> TokenStream {
     route_attribute(AttrKind::Sse, attr, item)
 }
 
+/// A WebSocket: the function takes a `&mut WebSocket` and returns
+/// `std::io::Result<()>`.
+///
+/// ```ignore
+/// use sutegi::{ws, Query, WebSocket};
+///
+/// #[ws("/chat")]
+/// fn chat(room: Query<Room>, ws: &mut WebSocket) -> std::io::Result<()> {
+///     while let Some(message) = ws.recv()? {
+///         ws.send(message)?;
+///     }
+///     Ok(())
+/// }
+/// ```
+///
+/// The opening handshake is checked first (a plain GET gets 426), then the
+/// extractors run on the worker, so they can still refuse with a 4xx; then
+/// the function runs on a stream thread of its own with the open socket, so
+/// extractors must own their values, as for [`macro@sse`]. The method is
+/// always GET. See `sutegi::ws` for the bounds and options.
+#[proc_macro_attribute]
+pub fn ws(attr: TokenStream, item: TokenStream) -> TokenStream {
+    route_attribute(AttrKind::Ws, attr, item)
+}
+
 /// Collects routes into a `sutegi::Router`.
 ///
 /// ```ignore

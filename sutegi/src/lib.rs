@@ -222,6 +222,7 @@ pub mod router;
 pub mod server;
 pub mod test;
 mod type_name;
+pub mod ws;
 
 pub use extract::{
     Bytes, Extension, Form, FromRequest, Headers, Json, LastEventId, Path, Query, RequestContext,
@@ -240,7 +241,8 @@ pub use server::{
     IntoHandler, Limits, Method, Request, Response, Server, SseEvent, SseSink, Status, StreamSink,
     ThreadPool,
 };
-pub use sutegi_macros::{delete, get, head, options, patch, post, put, route, routes, sse};
+pub use sutegi_macros::{delete, get, head, options, patch, post, put, route, routes, sse, ws};
+pub use ws::WebSocket;
 
 /// What the route macros' generated code names. Not a public API: it may
 /// change in any release.

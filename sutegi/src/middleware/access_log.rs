@@ -123,6 +123,7 @@ pub(super) fn access_line(request: &Request, response: &Response, elapsed: Durat
             let _ = write!(line, "{}", bytes.len());
         }
         Body::Stream(_) => line.push_str("stream"),
+        Body::Upgrade(_) => line.push_str("upgrade"),
     }
     let _ = write!(line, " {}µs {}", elapsed.as_micros(), request.peer_addr());
     if let Some(id) = request.extensions().get::<RequestId>() {

@@ -69,6 +69,8 @@ pub enum RouteKind {
     Plain,
     /// A handler whose response is a stream (Server-Sent Events, raw).
     Stream,
+    /// A WebSocket (`#[ws]`): the handshake, then a socket of its own.
+    WebSocket,
 }
 
 /// A set of methods, one bit per [`Method::ALL`] position.

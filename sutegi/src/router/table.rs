@@ -88,8 +88,10 @@ impl fmt::Display for RouteTable {
                 } else {
                     format!("{}::{}", route.module, route.name)
                 };
-                if route.kind == RouteKind::Stream {
-                    handler.push_str(" (stream)");
+                match route.kind {
+                    RouteKind::Stream => handler.push_str(" (stream)"),
+                    RouteKind::WebSocket => handler.push_str(" (websocket)"),
+                    RouteKind::Plain => {}
                 }
                 [
                     methods,

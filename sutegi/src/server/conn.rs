@@ -18,6 +18,7 @@ use super::limits::Limits;
 use super::registered::Registered;
 use super::request::{Method, Request, Version};
 use super::response::{Body, HeaderText, Producer, Response};
+use super::upgrade::UpgradeHandler;
 use super::write::{encode_head, status_allows_body, ResponseFraming};
 
 /// Bytes a worker reads at most per `read` call.
@@ -145,8 +146,15 @@ pub(crate) enum Interest {
 pub(crate) struct StreamJob {
     pub(crate) status: u16,
     pub(crate) headers: Vec<(HeaderText, HeaderText)>,
-    pub(crate) producer: Producer,
+    pub(crate) producer: StreamWork,
     pub(crate) framing: ResponseFraming,
+}
+
+/// What a stream thread runs: a body's producer, or an upgraded connection
+/// (which never comes back to HTTP).
+pub(crate) enum StreamWork {
+    Produce(Producer),
+    Upgrade(UpgradeHandler),
 }
 
 /// Where a connection goes after its turn on a worker.
@@ -409,6 +417,9 @@ impl Conn {
             head_only,
             keep_alive,
         };
+        if response.is_upgrade() {
+            return self.upgrade(turn, response, framing);
+        }
         if response.body().is_stream() && !head_only && status_allows_body(response.status()) {
             if !(turn.may_stream)() {
                 let refusal =
@@ -428,12 +439,49 @@ impl Conn {
                 StreamJob {
                     status,
                     headers,
-                    producer,
+                    producer: StreamWork::Produce(producer),
                     framing,
                 },
             ));
         }
         self.send_and_continue(turn, response, framing)
+    }
+
+    /// A `101 Switching Protocols`: the connection goes to a stream thread
+    /// for good, as one of the `max_streams` (503 over the bound).
+    fn upgrade<H: Handler>(
+        self: Box<Self>,
+        turn: &mut Turn<'_, H>,
+        response: Response,
+        framing: ResponseFraming,
+    ) -> Result<Box<Self>, Placement> {
+        if !(turn.may_stream)() {
+            let refusal = safe_refuse(turn.handler, 503, "too many streams are open; try again later");
+            return self.send_and_continue(turn, refusal, framing.closing());
+        }
+        let Response {
+            status,
+            headers,
+            body,
+        } = response;
+        let Body::Upgrade(handler) = body else {
+            unreachable!("checked is_upgrade above")
+        };
+        Err(Placement::Stream(
+            self,
+            StreamJob {
+                status,
+                headers,
+                producer: StreamWork::Upgrade(handler),
+                framing,
+            },
+        ))
+    }
+
+    /// The bytes the client sent behind its last request, taken for an
+    /// upgraded connection's protocol.
+    pub(crate) fn take_pending(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.pending)
     }
 
     fn send_and_continue<H>(
@@ -471,7 +519,7 @@ impl Conn {
                 let len = bytes.len();
                 (bytes, Some(len))
             }
-            Body::Stream(_) => (Cow::Borrowed(&b""[..]), None),
+            Body::Stream(_) | Body::Upgrade(_) => (Cow::Borrowed(&b""[..]), None),
         };
         let keep = encode_head(
             turn.out,

@@ -46,8 +46,9 @@ pub struct Limits {
     pub keep_alive: bool,
     /// Requests served on one connection before it is closed (default 1,000).
     pub max_requests_per_connection: usize,
-    /// Concurrent streaming responses (SSE, raw streams); a stream request
-    /// over the bound gets 503 (default 4,096).
+    /// Concurrent streaming responses (SSE, raw streams) and open
+    /// WebSockets; a stream request or upgrade over the bound gets 503
+    /// (default 4,096).
     pub max_streams: usize,
     /// Open connections; at the bound the server stops accepting until one
     /// closes (default 16,384).
@@ -62,6 +63,16 @@ pub struct Limits {
     /// How long in-flight requests get to finish once the listener is
     /// closed (default 20 s, below Kubernetes' 30 s termination grace).
     pub shutdown_grace: Duration,
+    /// The largest WebSocket message, in bytes, after its fragments are
+    /// joined; a larger one closes the socket with 1009 (default `None`:
+    /// `max_body_bytes`).
+    pub ws_max_message_bytes: Option<u64>,
+    /// A WebSocket whose peer sent nothing for this long gets a ping
+    /// (default 30 s).
+    pub ws_ping_after: Duration,
+    /// A pinged WebSocket that stays silent this much longer is closed with
+    /// 1001 (default 10 s).
+    pub ws_ping_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -82,6 +93,9 @@ impl Default for Limits {
             sse_keep_alive: Duration::from_secs(15),
             drain_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(20),
+            ws_max_message_bytes: None,
+            ws_ping_after: Duration::from_secs(30),
+            ws_ping_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -92,6 +92,7 @@ mod runners;
 mod serve;
 mod sink;
 mod status;
+mod upgrade;
 mod write;
 
 pub use codec::{parse_request, Incoming, Refusal};
@@ -103,6 +104,7 @@ pub use response::{Body, HeaderText, Producer, Response};
 pub use serve::{serve, serve_until, Server};
 pub use sink::{SseEvent, SseSink, StreamSink};
 pub use status::{status_reason, Status};
+pub use upgrade::{UpgradeHandler, Upgraded};
 pub use write::{write_response, ResponseFraming};
 
 // What the in-process test client drives, so that it answers through the

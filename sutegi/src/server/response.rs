@@ -12,6 +12,7 @@ use std::io;
 
 use super::sink::{SseSink, StreamSink};
 use super::status::Status;
+use super::upgrade::UpgradeHandler;
 
 /// A header field name or value: static text costs no allocation.
 pub type HeaderText = Cow<'static, str>;
@@ -21,7 +22,8 @@ pub type HeaderText = Cow<'static, str>;
 /// server is shutting down) ends the stream.
 pub type Producer = Box<dyn FnOnce(&mut StreamSink) -> io::Result<()> + Send + 'static>;
 
-/// A response body: bytes known up front, or a stream.
+/// A response body: bytes known up front, a stream, or a switch to another
+/// protocol.
 pub enum Body {
     /// A fully buffered body, sent with `Content-Length`.
     Bytes(Cow<'static, [u8]>),
@@ -29,6 +31,9 @@ pub enum Body {
     /// write is one chunk, flushed at once), delimited by closing the
     /// connection on HTTP/1.0.
     Stream(Producer),
+    /// A `101 Switching Protocols` answer (see [`Response::upgrade`]): the
+    /// handler gets the raw connection after the head is written.
+    Upgrade(UpgradeHandler),
 }
 
 impl Body {
@@ -61,7 +66,7 @@ impl Body {
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match self {
             Body::Bytes(bytes) => Some(bytes),
-            Body::Stream(_) => None,
+            Body::Stream(_) | Body::Upgrade(_) => None,
         }
     }
 
@@ -82,6 +87,7 @@ impl fmt::Debug for Body {
         match self {
             Body::Bytes(bytes) => write!(f, "Body::Bytes({} bytes)", bytes.len()),
             Body::Stream(_) => f.write_str("Body::Stream(..)"),
+            Body::Upgrade(_) => f.write_str("Body::Upgrade(..)"),
         }
     }
 }
@@ -169,6 +175,28 @@ impl Response {
             .header("Content-Type", "text/event-stream")
             .header("Cache-Control", "no-cache")
             .header("X-Accel-Buffering", "no")
+    }
+
+    /// `101 Switching Protocols` to `protocol` (the `Upgrade` field's
+    /// value): once the head is out, `on_upgrade` gets the connection on a
+    /// stream thread of its own, counted against `max_streams` (over the
+    /// bound the client gets 503 instead). Whether the request asked for
+    /// this protocol is the caller's to check first; the WebSocket routes
+    /// do it (see [`crate::ws`]).
+    pub fn upgrade<F>(protocol: &'static str, on_upgrade: F) -> Response
+    where
+        F: FnOnce(super::Upgraded) + Send + 'static,
+    {
+        Response {
+            status: 101,
+            headers: vec![(Cow::Borrowed("Upgrade"), Cow::Borrowed(protocol))],
+            body: Body::Upgrade(Box::new(on_upgrade)),
+        }
+    }
+
+    /// Whether this answer switches protocols (see [`Response::upgrade`]).
+    pub fn is_upgrade(&self) -> bool {
+        matches!(self.body, Body::Upgrade(_))
     }
 
     /// The status code.

@@ -108,6 +108,13 @@ pub fn write_response(
                 .finish()?;
             Ok(keep && chunked)
         }
+        // The switch itself needs the server's connection handling; written
+        // to a bare stream, only the head goes out and the connection ends.
+        Body::Upgrade(_) => {
+            super::upgrade::encode_upgrade_head(&mut head, &headers);
+            stream.write_all(&head)?;
+            Ok(false)
+        }
     }
 }
 
@@ -206,11 +213,11 @@ fn is_framing_header(name: &[u8]) -> bool {
     }
 }
 
-fn is_safe_name(name: &[u8]) -> bool {
+pub(crate) fn is_safe_name(name: &[u8]) -> bool {
     !name.is_empty() && name.iter().all(|&b| b.is_ascii_graphic() && b != b':')
 }
 
-fn is_safe_value(value: &[u8]) -> bool {
+pub(crate) fn is_safe_value(value: &[u8]) -> bool {
     value.iter().all(|&b| b != b'\r' && b != b'\n' && b != 0)
 }
 

@@ -466,6 +466,9 @@ impl TestResponse {
                 collected.body = body;
                 collected.stream_error = error;
             }
+            // A 101 carries no body, so this is never reached; an upgrade
+            // is opened with `TestClient::websocket`.
+            Body::Upgrade(_) => {}
         }
         collected
     }

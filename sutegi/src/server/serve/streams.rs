@@ -8,10 +8,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::super::conn::{Conn, Interest, StreamJob};
+use super::super::conn::{Conn, Interest, StreamJob, StreamWork};
 use super::super::handler::{panic_message, Handler};
 use super::super::request::Version;
 use super::super::sink::{Output, StreamSink};
+use super::super::upgrade::run_upgrade;
 use super::super::write::encode_head;
 use super::slots::Slot;
 use super::{lock, Phase, Shared};
@@ -64,6 +65,16 @@ impl<H: Handler> Shared<H> {
             framing,
         } = job;
         let key_closer = StreamEnd::Close;
+        let producer = match producer {
+            StreamWork::Produce(producer) => producer,
+            StreamWork::Upgrade(handler) => {
+                let mut conn = conn;
+                let leftover = conn.take_pending();
+                let stop = Arc::clone(&self.stop_streams);
+                run_upgrade(&conn.socket, leftover, &headers, handler, stop, &self.limits);
+                return key_closer(conn);
+            }
+        };
         let socket = &conn.socket;
         if socket.set_nonblocking(false).is_err()
             || socket
