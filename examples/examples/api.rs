@@ -14,7 +14,7 @@ use sutegi::files::ServeDir;
 use sutegi::middleware::{AccessLog, Cors, RequestIds};
 use sutegi::{
     get, post, route, routes, sse, Error, Headers, Json, LastEventId, Limits, Method, Query,
-    Response, Router, Server, SseSink, State, Status,
+    Response, Router, Server, SseSink, State, Status, WebSocket,
 };
 
 #[derive(Serialize)]
@@ -114,6 +114,16 @@ fn default_ticks() -> u32 {
     5
 }
 
+/// Echoes every text and binary message as it came. A Close is answered
+/// with the same code by the socket itself; a plain GET gets 426.
+#[sutegi::ws("/ws/echo")]
+fn ws_echo(ws: &mut WebSocket) -> io::Result<()> {
+    while let Some(message) = ws.recv()? {
+        ws.send(message)?;
+    }
+    Ok(())
+}
+
 #[sse("/events")]
 fn events(
     Query(ticks): Query<Ticks>,
@@ -197,7 +207,8 @@ fn app() -> Router {
         events,
         stream,
         slow,
-        panic_on_purpose
+        panic_on_purpose,
+        ws_echo
     ]
     // 200 `ok` while serving, 503 from SIGTERM on (through the drain delay).
     .health("/healthz")

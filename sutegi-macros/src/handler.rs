@@ -331,9 +331,7 @@ fn check_arguments(
                 &arg.ty,
                 "a route's arguments need concrete types: `impl Trait` makes the function generic, and the router must know what to extract",
             ));
-        } else if (sse || ws)
-            && arg.kind == ArgKind::Extractor
-            && borrows(arg.ty.to_token_stream())
+        } else if (sse || ws) && arg.kind == ArgKind::Extractor && borrows(arg.ty.to_token_stream())
         {
             errors.push(syn::Error::new_spanned(
                 &arg.ty,

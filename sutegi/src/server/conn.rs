@@ -456,7 +456,11 @@ impl Conn {
         framing: ResponseFraming,
     ) -> Result<Box<Self>, Placement> {
         if !(turn.may_stream)() {
-            let refusal = safe_refuse(turn.handler, 503, "too many streams are open; try again later");
+            let refusal = safe_refuse(
+                turn.handler,
+                503,
+                "too many streams are open; try again later",
+            );
             return self.send_and_continue(turn, refusal, framing.closing());
         }
         let Response {

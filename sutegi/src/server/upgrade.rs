@@ -152,7 +152,9 @@ pub(crate) fn run_upgrade(
     limits: &Limits,
 ) {
     if socket.set_nonblocking(false).is_err()
-        || socket.set_write_timeout(Some(limits.write_timeout)).is_err()
+        || socket
+            .set_write_timeout(Some(limits.write_timeout))
+            .is_err()
     {
         return;
     }

@@ -212,7 +212,10 @@ fn check(request: &Request, options: &WsOptions) -> Result<WebSocketUpgrade, Res
         }
     };
     if let (Some(allowed), Some(origin)) = (&options.origins, request.header("origin")) {
-        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(origin.trim())) {
+        if !allowed
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(origin.trim()))
+        {
             return Err(refuse(
                 403,
                 format!("WebSockets from origin `{}` are not allowed", origin.trim()),

@@ -71,7 +71,14 @@ impl<H: Handler> Shared<H> {
                 let mut conn = conn;
                 let leftover = conn.take_pending();
                 let stop = Arc::clone(&self.stop_streams);
-                run_upgrade(&conn.socket, leftover, &headers, handler, stop, &self.limits);
+                run_upgrade(
+                    &conn.socket,
+                    leftover,
+                    &headers,
+                    handler,
+                    stop,
+                    &self.limits,
+                );
                 return key_closer(conn);
             }
         };
