@@ -345,7 +345,15 @@ impl TestRequest<'_> {
     ///
     /// When the target holds a byte a request line cannot carry.
     #[track_caller]
-    pub fn send(mut self) -> TestResponse {
+    pub fn send(self) -> TestResponse {
+        let head_only = self.method == Method::Head;
+        TestResponse::collect(self.respond(), head_only)
+    }
+
+    /// Encodes the request, decodes it with the server's decoder and calls
+    /// the handler: the response as a worker would have it.
+    #[track_caller]
+    fn respond(mut self) -> Response {
         assert!(
             !self.target.is_empty() && self.target.bytes().all(|b| b.is_ascii_graphic()),
             "the target `{}` holds a byte a request line cannot carry (a space, a control \
@@ -365,7 +373,6 @@ impl TestRequest<'_> {
         }
         let client = self.client;
         let handler = &*client.handler;
-        let head_only = self.method == Method::Head;
         let wire = self.encode();
         let peer = self
             .peer
@@ -385,7 +392,7 @@ impl TestRequest<'_> {
             },
             Err(refusal) => safe_refuse(handler, refusal.status(), refusal.message()),
         };
-        TestResponse::collect(response, head_only)
+        response
     }
 
     /// The request as a client would put it on the wire.
@@ -641,7 +648,9 @@ fn read_head(head: &[u8]) -> Vec<(String, String)> {
 }
 
 mod sse;
+mod ws;
 use sse::parse_events;
+pub use ws::TestWebSocket;
 #[cfg(test)]
 mod tests;
 

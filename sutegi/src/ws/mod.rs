@@ -40,3 +40,6 @@ mod socket;
 
 pub use handshake::{WebSocketUpgrade, WsOptions};
 pub use socket::{close_code, Message, WebSocket};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+//! The handshake's options and the socket's messages, in process.
+
+use crate::test::TestClient;
+use crate::ws::{Message, WebSocketUpgrade, WsOptions};
+use crate::{Response, Router};
+
+fn echo(ws: WebSocketUpgrade) -> Response {
+    let chosen = ws.protocol().map(str::to_owned);
+    ws.on_upgrade(move |ws| {
+        assert_eq!(ws.protocol(), chosen.as_deref());
+        while let Some(message) = ws.recv()? {
+            ws.send(message)?;
+        }
+        Ok(())
+    })
+}
+
+#[test]
+fn the_first_subprotocol_the_server_prefers_is_chosen() {
+    let app = Router::new()
+        .get("/ws", echo)
+        .with_state(WsOptions::new().protocols(["v2", "v1"]));
+    let client = TestClient::new(app);
+    let socket = client
+        .get("/ws")
+        .header("Sec-WebSocket-Protocol", "v1, v2")
+        .websocket()
+        .unwrap();
+    assert_eq!(socket.header("sec-websocket-protocol"), Some("v2"));
+    assert_eq!(socket.close(1000).unwrap(), Some(1000));
+    let socket = client.get("/ws").websocket().unwrap();
+    assert_eq!(socket.header("sec-websocket-protocol"), None);
+    assert_eq!(socket.close(1000).unwrap(), Some(1000));
+}
+
+#[test]
+fn origins_outside_the_allow_list_get_403() {
+    let app = Router::new()
+        .get("/ws", echo)
+        .with_state(WsOptions::new().allow_origins(["https://app.example"]));
+    let client = TestClient::new(app);
+    let refused = client
+        .get("/ws")
+        .header("Origin", "https://evil.example")
+        .websocket()
+        .unwrap_err();
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().contains("evil.example"));
+    let mut socket = client
+        .get("/ws")
+        .header("Origin", "https://APP.example")
+        .websocket()
+        .unwrap();
+    socket.send_binary(&[1, 2, 3]).unwrap();
+    assert_eq!(socket.recv().unwrap(), Some(Message::Binary(vec![1, 2, 3])));
+    assert_eq!(socket.close(4001).unwrap(), Some(4001));
+}
+
+#[test]
+fn a_handler_error_closes_with_1011_and_a_return_with_1000() {
+    let app = Router::new()
+        .get("/fail", |ws: WebSocketUpgrade| {
+            ws.on_upgrade(|_| Err(std::io::Error::other("upstream down")))
+        })
+        .get("/done", |ws: WebSocketUpgrade| {
+            ws.on_upgrade(|ws| ws.send_text("bye"))
+        });
+    let client = TestClient::new(app);
+    let mut socket = client.get("/fail").websocket().unwrap();
+    assert_eq!(socket.recv().unwrap(), None);
+    assert_eq!(socket.close(1000).unwrap(), Some(1011));
+    let mut socket = client.get("/done").websocket().unwrap();
+    assert_eq!(socket.recv().unwrap(), Some(Message::Text("bye".into())));
+    assert_eq!(socket.recv().unwrap(), None);
+    assert_eq!(socket.close(1000).unwrap(), Some(1000));
+}
+
+#[test]
+fn a_refusal_before_the_upgrade_is_the_json_error() {
+    let client = TestClient::new(Router::new().get("/ws", echo));
+    let plain = client.get("/ws").send();
+    assert_eq!(plain.status(), 426);
+    assert_eq!(plain.header("upgrade"), Some("websocket"));
+    assert!(plain.text().contains("\"message\""), "{}", plain.text());
+    let post = client.post("/ws").websocket().unwrap_err();
+    assert_eq!(post.status(), 405);
+}
