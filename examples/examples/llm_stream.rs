@@ -1,8 +1,13 @@
 //! An LLM-style token stream: `GET /chat?prompt=…` answers with Server-Sent
 //! Events, one `token` event per word of a canned answer (with a delay, as
 //! a model would produce them), then a `done` event. `POST /chat` streams
-//! the same to a JSON request, as LLM APIs do. `/` serves a small page (with
-//! `ServeDir`) that shows the tokens arriving through `EventSource`.
+//! the same to a JSON request, as LLM APIs do. `GET /chat/ws` is the same
+//! answer over a WebSocket: the client sends its prompt as the first text
+//! message, gets one text message per token, and may send `stop` at any
+//! time; the tokens stop at once (the handler listens between tokens) and
+//! the socket closes with 1000. `/` serves a small page (with `ServeDir`)
+//! that shows the tokens arriving through `EventSource`, or through the
+//! WebSocket with a Stop button (`/?mode=ws`).
 //!
 //! Run it with `cargo run --release --example llm_stream` and open
 //! <http://127.0.0.1:8080/>.
@@ -12,7 +17,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sutegi::files::ServeDir;
-use sutegi::{routes, sse, Json, Query, Server, SseSink};
+use sutegi::ws::Message;
+use sutegi::{routes, sse, ws, Json, Query, Server, SseSink, WebSocket};
 
 const ANSWER: &str = "Sunlight is a mix of every colour. On its way through the air it meets \
 molecules much smaller than its wavelength, which scatter short wavelengths far more than \
@@ -56,6 +62,26 @@ fn chat_post(Json(q): Json<Prompt>, sink: &mut SseSink) -> io::Result<()> {
     stream_answer(&q.prompt, sink)
 }
 
+/// The answer over a WebSocket. Between two tokens the handler waits for
+/// the client's message rather than sleeping, so a `stop` ends the stream
+/// as soon as it arrives, not after the next token.
+#[ws("/chat/ws")]
+fn chat_ws(ws: &mut WebSocket) -> io::Result<()> {
+    // The canned answer ignores the prompt, as the SSE routes do.
+    let Some(Message::Text(_prompt)) = ws.recv()? else {
+        return Ok(());
+    };
+    for word in ANSWER.split_inclusive(' ') {
+        ws.send_text(word)?;
+        if let Some(Message::Text(text)) = ws.recv_timeout(TOKEN_DELAY)? {
+            if text == "stop" {
+                return ws.close(1000, "stopped");
+            }
+        }
+    }
+    ws.close(1000, "done")
+}
+
 fn main() -> io::Result<()> {
     let addr = std::env::args()
         .nth(1)
@@ -65,5 +91,5 @@ fn main() -> io::Result<()> {
     // The page (and anything beside it) is served from this package's
     // `llm_stream/` directory, wherever the program is started from.
     let page = ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/llm_stream"));
-    server.serve(routes![chat, chat_post].serve_dir("/", page))
+    server.serve(routes![chat, chat_post, chat_ws].serve_dir("/", page))
 }

@@ -4,6 +4,10 @@
 // usage: node browser.mjs llm URL      the llm_stream page: tokens arrive
 //                                        through EventSource, the answer grows
 //                                        over time, then `done` appears
+//        node browser.mjs llm-ws URL   the same page in WebSocket mode
+//                                        (URL ending in /?mode=ws): tokens
+//                                        arrive, Stop stops them, the socket
+//                                        closes with 1000 `stopped`
 //        node browser.mjs static URL   the api's /static/ page: fetch('/json')
 //                                        is shown and 20 /events ticks arrive
 //
@@ -15,8 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const [mode, url] = process.argv.slice(2);
-if (!['llm', 'static'].includes(mode) || !url) {
-  console.error('usage: node browser.mjs llm|static URL');
+if (!['llm', 'llm-ws', 'static'].includes(mode) || !url) {
+  console.error('usage: node browser.mjs llm|llm-ws|static URL');
   process.exit(2);
 }
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -55,6 +59,7 @@ try {
   // A page that is not there has nothing to watch: say so at once.
   if (out.status === 200) {
     if (mode === 'llm') await checkLlm(page);
+    else if (mode === 'llm-ws') await checkLlmWebSocket(page);
     else await checkStatic(page);
   }
   out.console = consoleLines.slice(0, 20);
@@ -104,6 +109,32 @@ async function checkLlm(page) {
     out.failures.push(`all text arrived within ${out.llm.last_growth_ms - out.llm.first_text_ms} ms: buffered, not streamed`);
   const wanted = /Sunlight is a mix of every colour/;
   if (!wanted.test(finalText)) out.failures.push(`answer text unexpected: ${JSON.stringify(finalText.slice(0, 80))}`);
+}
+
+// WebSocket mode: tokens arrive over the socket, the Stop button sends
+// `stop`, the text stops growing and the socket closes with 1000.
+async function checkLlmWebSocket(page) {
+  const answerLength = () => page.evaluate(() => document.getElementById('answer').textContent.length);
+  const t0 = Date.now();
+  let before = 0;
+  while (Date.now() - t0 < 15_000 && (before = await answerLength()) < 40) await sleep(25);
+  await page.click('#stop');
+  const clicked = await answerLength();
+  let status = '';
+  for (let i = 0; i < 100; i++) {
+    status = await page.evaluate(() => document.getElementById('status').textContent);
+    if (status.startsWith('stopped')) break;
+    await sleep(20);
+  }
+  const atClose = await answerLength();
+  await sleep(500);
+  const later = await answerLength();
+  out.llm_ws = { before_stop: before, at_click: clicked, at_close: atClose, later, status };
+  if (before < 40) out.failures.push(`only ${before} characters arrived over the WebSocket in 15 s`);
+  if (!/^stopped \(\d+ characters, close 1000\)$/.test(status)) out.failures.push(`status ${JSON.stringify(status)} is not "stopped (N characters, close 1000)"`);
+  if (later !== atClose) out.failures.push(`text grew after the close: ${atClose} → ${later}`);
+  // The canned answer is ~480 characters; a stop after ~40 must cut it short.
+  if (later > clicked + 40) out.failures.push(`${later - clicked} characters arrived after Stop`);
 }
 
 // fetch('/json') is shown, and 20 EventSource ticks arrive, spread over time.
