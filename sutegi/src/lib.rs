@@ -47,7 +47,8 @@
 //!
 //! The attributes [`get`], [`post`], [`put`], [`patch`], [`delete`],
 //! [`head`], [`options`], [`route`] (several methods:
-//! `#[route("/x", method = "GET", method = "POST")]`) and [`sse`] leave the
+//! `#[route("/x", method = "GET", method = "POST")]`), [`sse`] and [`ws`](macro@ws)
+//! (a WebSocket, see the [`ws` module](mod@ws)) leave the
 //! function as it was, callable from a unit test, and add a companion item
 //! of the same name that [`routes!`] collects. Each takes an optional
 //! `body_limit = "64MiB"` (units `B`, `KiB`, `MiB`, `GiB`) that raises the

@@ -182,7 +182,7 @@ impl Response {
     /// stream thread of its own, counted against `max_streams` (over the
     /// bound the client gets 503 instead). Whether the request asked for
     /// this protocol is the caller's to check first; the WebSocket routes
-    /// do it (see [`crate::ws`]).
+    /// do it (see [`crate::ws`](mod@crate::ws)).
     pub fn upgrade<F>(protocol: &'static str, on_upgrade: F) -> Response
     where
         F: FnOnce(super::Upgraded) + Send + 'static,
