@@ -6,7 +6,7 @@
 //! waits, when silence earns a ping and then a close, which close code a
 //! broken frame gets, and how shutdown says goodbye.
 
-use std::io;
+use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
 use tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
@@ -344,7 +344,11 @@ impl WebSocket {
             code: CloseCode::from(code),
             reason: reason.into(),
         };
-        if self.inner.close(Some(frame)).is_err() || !await_reply {
+        if self.inner.close(Some(frame)).is_err() {
+            return;
+        }
+        if !await_reply {
+            self.drain();
             return;
         }
         let until = Instant::now() + CLOSE_REPLY_WAIT;
@@ -357,6 +361,34 @@ impl WebSocket {
                 }
                 Ok(_) => {}
                 Err(WsError::Io(error))
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// After a Close for a broken frame or message: the stream may be
+    /// mid-frame, so frames cannot be read, but closing with the peer's
+    /// bytes unread would send a reset, and a reset (through a proxy
+    /// especially) can destroy the Close before the peer reads it. So the
+    /// raw bytes are read and dropped until the peer goes quiet (it stops
+    /// sending once it sees the Close), closes, or a second has passed.
+    fn drain(&mut self) {
+        const QUIET: Duration = Duration::from_millis(200);
+        let until = Instant::now() + CLOSE_REPLY_WAIT;
+        let _ = self.set_read_timeout(TICK);
+        let mut last_bytes = Instant::now();
+        let mut scratch = [0u8; 8 * 1024];
+        while Instant::now() < until && last_bytes.elapsed() < QUIET {
+            match self.inner.get_mut().read(&mut scratch) {
+                Ok(0) => return,
+                Ok(_) => last_bytes = Instant::now(),
+                Err(error)
                     if matches!(
                         error.kind(),
                         io::ErrorKind::WouldBlock
