@@ -224,9 +224,9 @@ pub mod test;
 mod type_name;
 
 pub use extract::{
-    Bytes, Extension, Form, FromRequest, Headers, Json, LastEventId, Path, Query, RequestContext,
-    State,
+    Bytes, Extension, Form, FromRequest, Headers, LastEventId, Path, Query, RequestContext, State,
 };
+pub use json::Json;
 pub use middleware::{Middleware, Next};
 pub use respond::{Error, Html, IntoResponse, Redirect};
 pub use router::{Route, Router, RouterError, RouterHandler};

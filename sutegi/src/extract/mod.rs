@@ -1,5 +1,5 @@
 //! What handlers take: the [`FromRequest`] trait, the [`RequestContext`]
-//! extractors read from, and the built-in extractors ([`Query`], [`Json`],
+//! extractors read from, and the built-in extractors ([`Query`], [`Json`](crate::Json),
 //! [`Form`], [`State`], [`Path`], [`Headers`], [`Bytes`], [`LastEventId`],
 //! [`Extension`], `&Request`, `String`, `Vec<u8>`, and `Option` / `Result`
 //! of any of them).
@@ -14,7 +14,7 @@
 //! the capture deserializer in `path/de.rs`), `query`, `form` (both on the
 //! urlencoded decoding in `urlencoded`), `body` (`Bytes`, `String`,
 //! `Vec<u8>`), `headers` (`Headers`, `LastEventId`) and `state` (`State`,
-//! `Extension`). [`Json`] lives in the crate's `json` module, beside its
+//! `Extension`). [`Json`](crate::Json) lives in the crate's `json` module, beside its
 //! responder half, and is re-exported here.
 
 #![forbid(unsafe_code)]
@@ -52,7 +52,6 @@ pub use query::Query;
 pub use state::{Extension, State};
 
 #[doc(no_inline)]
-pub use crate::json::Json;
 // The path the router and middleware name the shortening by.
 pub(crate) use crate::type_name::shorten_type_name;
 
