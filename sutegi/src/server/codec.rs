@@ -238,23 +238,17 @@ impl RequestDecoder {
                     let has_line_feed =
                         rest.last() == Some(&b'\n') || rest[searched_to..].contains(&b'\n');
                     if !has_line_feed {
-                        // A CR followed by anything but LF can never become
-                        // a line end: refuse now rather than at the deadline.
-                        let tail = &rest[searched_to.saturating_sub(1)..];
-                        if tail
-                            .windows(2)
-                            .any(|pair| pair[0] == b'\r' && pair[1] != b'\n')
-                        {
-                            return Err(Refusal::BadRequest("a bare CR in the request head"));
-                        }
+                        // Refused now rather than at the deadline: a bare CR,
+                        // a target or head over the limit.
+                        check_incomplete_head(rest, searched_to, limits)?;
                         *scanned = rest.len();
-                        check_partial_head(rest, limits)?;
                         return Ok(Step {
                             consumed,
                             outcome: Outcome::NeedMore,
                         });
                     }
-                    let Some((request, head_len, framing)) = parse_head(rest, limits, self.peer)?
+                    let Some((request, head_len, framing)) =
+                        parse_head(rest, searched_to, limits, self.peer)?
                     else {
                         *scanned = rest.len();
                         return Ok(Step {
@@ -352,7 +346,7 @@ mod head;
 #[cfg(test)]
 use chunked::encode_chunk;
 use chunked::ChunkedDecoder;
-use head::{check_partial_head, parse_head, BodyFraming};
+use head::{check_incomplete_head, parse_head, BodyFraming};
 #[cfg(test)]
 use head::{classify, Special};
 

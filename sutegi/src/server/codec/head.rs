@@ -11,37 +11,56 @@ use super::super::limits::Limits;
 use super::super::request::{Extensions, FieldRange, Method, Request, Version};
 use super::Refusal;
 
-/// A head that has not completed yet may already cross a limit: a target
-/// longer than allowed (414 wins, being met first on the wire), then the
-/// head size (431).
-pub(super) fn check_partial_head(partial: &[u8], limits: &Limits) -> Result<(), Refusal> {
-    let line_end = partial.iter().position(|&b| b == b'\n');
-    let line = &partial[..line_end.unwrap_or(partial.len())];
+const BARE_CR: Refusal = Refusal::BadRequest("a bare CR in the request head");
+
+/// The first refusal a head that has not completed has already earned, in
+/// the order a client sending it byte by byte meets them: a bare CR (a CR
+/// followed by anything but LF can never end a line), a target longer than
+/// allowed (414), a head larger than allowed (431). Each is dated by the
+/// byte whose arrival shows it, so the answer does not depend on how the
+/// bytes were cut into reads. Bare CRs before `from - 1` were looked for
+/// already.
+pub(super) fn check_incomplete_head(
+    bytes: &[u8],
+    from: usize,
+    limits: &Limits,
+) -> Result<(), Refusal> {
+    let scan_from = from.saturating_sub(1).min(bytes.len());
+    let bare_cr = bytes[scan_from..]
+        .windows(2)
+        .position(|pair| pair[0] == b'\r' && pair[1] != b'\n')
+        .map(|at| scan_from + at + 1);
+    let long_target = target_overflow_at(bytes, limits);
+    let big_head = (bytes.len() > limits.head_bytes()).then_some(limits.head_bytes());
+    // `min_by_key` keeps the first of equals: the order above breaks ties.
+    let first = [
+        (bare_cr, BARE_CR),
+        (long_target, Refusal::UriTooLong),
+        (big_head, Refusal::HeadersTooLarge),
+    ]
+    .into_iter()
+    .filter_map(|(at, refusal)| at.map(|at| (at, refusal)))
+    .min_by_key(|&(at, _)| at);
+    match first {
+        Some((_, refusal)) => Err(refusal),
+        None => Ok(()),
+    }
+}
+
+/// Where the target of the request line in `bytes` passes the limit: the
+/// index of its first byte too many, if it has one yet.
+fn target_overflow_at(bytes: &[u8], limits: &Limits) -> Option<usize> {
     // Skip the empty lines a client may send before a request.
-    let line = match line.iter().position(|&b| b != b'\r' && b != b'\n') {
-        Some(start) => &line[start..],
-        None => {
-            return if partial.len() > limits.head_bytes() {
-                Err(Refusal::HeadersTooLarge)
-            } else {
-                Ok(())
-            }
-        }
-    };
-    if let Some(space) = line.iter().position(|&b| b == b' ') {
-        let after_method = &line[space + 1..];
-        let target_len = after_method
-            .iter()
-            .position(|&b| b == b' ')
-            .unwrap_or(after_method.len());
-        if target_len > limits.max_target_bytes {
-            return Err(Refusal::UriTooLong);
-        }
-    }
-    if partial.len() > limits.head_bytes() {
-        return Err(Refusal::HeadersTooLarge);
-    }
-    Ok(())
+    let start = bytes.iter().position(|&b| b != b'\r' && b != b'\n')?;
+    let line = &bytes[start..];
+    let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
+    let space = line.iter().position(|&b| b == b' ')?;
+    let after_method = &line[space + 1..];
+    let target_len = after_method
+        .iter()
+        .position(|&b| b == b' ')
+        .unwrap_or(after_method.len());
+    (target_len > limits.max_target_bytes).then_some(start + space + 1 + limits.max_target_bytes)
 }
 
 pub(super) enum BodyFraming {
@@ -106,33 +125,44 @@ fn token_is<const N: usize>(name: &[u8], lowercase: &[u8; N]) -> bool {
 }
 
 /// Parses a complete head at the start of `buf`, or `None` if it is not
-/// complete yet.
+/// complete yet. Bare CRs before `scanned - 1` were looked for already.
 pub(super) fn parse_head(
     buf: &[u8],
+    scanned: usize,
     limits: &Limits,
     peer: SocketAddr,
 ) -> Result<Option<(Request, usize, Framing)>, Refusal> {
     const MAX_FIELDS: usize = 512;
     let mut headers = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_FIELDS];
     let field_room = limits.max_headers.clamp(1, MAX_FIELDS);
+    // Only whole lines are parsed: a client trickling its head byte by
+    // byte is parsed at each line feed, so parsing past the last one here
+    // could find an error it would never meet, and the answer would depend
+    // on how the bytes were cut.
     let window = &buf[..buf.len().min(limits.head_bytes())];
+    let window = match window.iter().rposition(|&b| b == b'\n') {
+        Some(last) => &window[..=last],
+        None => &window[..0],
+    };
     let mut parsed = httparse::Request::new(&mut []);
     let status = parsed.parse_with_uninit_headers(window, &mut headers[..field_room]);
     let head_len = match status {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => {
-            check_partial_head(buf, limits)?;
+            check_incomplete_head(buf, scanned, limits)?;
             return Ok(None);
         }
-        Err(error) => return Err(refusal_for(error, window, limits)),
+        Err(error) => return Err(refusal_for(error, window, field_room, limits)),
     };
 
-    let method_token = parsed.method.unwrap_or("");
-    let method = Method::from_token(method_token.as_bytes()).ok_or(Refusal::UnknownMethod)?;
+    // The target's length before the method: a long target is refused as
+    // soon as it arrives, before the method is judged.
     let target = parsed.path.unwrap_or("");
     if target.len() > limits.max_target_bytes {
         return Err(Refusal::UriTooLong);
     }
+    let method_token = parsed.method.unwrap_or("");
+    let method = Method::from_token(method_token.as_bytes()).ok_or(Refusal::UnknownMethod)?;
     let version = match parsed.version {
         Some(0) => Version::Http10,
         Some(1) => Version::Http11,
@@ -513,14 +543,36 @@ pub(super) fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// Maps an httparse error to the refusal the client gets.
-fn refusal_for(error: httparse::Error, head: &[u8], limits: &Limits) -> Refusal {
+/// Maps an httparse error to the refusal the client gets. `head` holds
+/// whole lines only. The refusal must be the one a client sending the same
+/// bytes one at a time gets: that client's head is parsed at each line
+/// feed, and checked for a bare CR and a long target at every byte, so a
+/// violation before the end of the line where httparse fails wins.
+fn refusal_for(error: httparse::Error, head: &[u8], field_room: usize, limits: &Limits) -> Refusal {
+    // The failing line is found by parsing shorter prefixes (errors persist
+    // as a prefix grows): a few parses, on the refusal path only.
+    let line_ends: Vec<usize> = (0..head.len()).filter(|&i| head[i] == b'\n').collect();
+    let failing = line_ends.partition_point(|&end| {
+        let mut fields = vec![httparse::EMPTY_HEADER; field_room];
+        httparse::Request::new(&mut fields)
+            .parse(&head[..=end])
+            .is_ok()
+    });
+    let upto = line_ends.get(failing).map_or(head.len(), |&end| end + 1);
+    if let Err(earlier) = check_incomplete_head(&head[..upto], 0, limits) {
+        return earlier;
+    }
     match error {
         httparse::Error::TooManyHeaders => Refusal::HeadersTooLarge,
         httparse::Error::Version => {
             // A well-formed `HTTP/x.y` we do not speak is a 505; garbage is a 400.
-            let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
-            let line = head[..line_end].trim_ascii();
+            let start = head.iter().position(|&b| b != b'\r' && b != b'\n');
+            let line = start.map_or(&b""[..], |start| &head[start..]);
+            let line = line
+                .split(|&b| b == b'\n')
+                .next()
+                .unwrap_or(b"")
+                .trim_ascii();
             // `GET /a b HTTP/1.1` ends with a fine version, but its request
             // line has four parts: malformed (400), not a version we lack.
             let parts = line.split(|&b| b == b' ').count();
@@ -537,14 +589,8 @@ fn refusal_for(error: httparse::Error, head: &[u8], limits: &Limits) -> Refusal 
                 Refusal::BadRequest("malformed HTTP version in the request line")
             }
         }
-        httparse::Error::Token => {
-            // The method token, or the target had a forbidden byte.
-            if check_partial_head(head, limits) == Err(Refusal::UriTooLong) {
-                Refusal::UriTooLong
-            } else {
-                Refusal::BadRequest("malformed request line")
-            }
-        }
+        // The method token, or the target had a forbidden byte.
+        httparse::Error::Token => Refusal::BadRequest("malformed request line"),
         httparse::Error::HeaderName => Refusal::BadRequest("malformed header field name"),
         httparse::Error::HeaderValue => Refusal::BadRequest("malformed header field value"),
         httparse::Error::NewLine => {
