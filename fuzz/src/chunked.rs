@@ -40,8 +40,11 @@ impl Cursor<'_> {
         self.eat_while(|b| b == b' ' || b == b'\t');
     }
 
+    /// Takes CRLF, or nothing if the next two bytes are not CRLF.
     fn crlf(&mut self) -> Option<()> {
-        (self.eat(b'\r') && self.eat(b'\n')).then_some(())
+        let found = self.bytes.get(self.at..self.at + 2) == Some(b"\r\n");
+        self.at += if found { 2 } else { 0 };
+        found.then_some(())
     }
 
     /// `quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE`, the
@@ -158,6 +161,7 @@ mod tests {
             b"5;a=\r\n",
             b"0\r\nX\r\n\r\n",
             b"0\r\n\r",
+            b"0\r\n\rX: y\r\n\r\n",
         ] {
             assert_eq!(ok(bad), None, "{}", String::from_utf8_lossy(bad));
         }
