@@ -117,6 +117,9 @@ const TABLE: &[(&str, &[u8], u16)] = &[
     ("lower-case method is unknown", b"get / HTTP/1.1\r\nHost: a\r\n\r\n", 501),
     ("HTTP/2.0", b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
     ("HTTP/1.2", b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505),
+    // Found by fuzzing with split reads: read whole, this was a 505.
+    ("bare CR after an unknown version", b"POST / HTTP/0.1\r\r\n\r\n", 400),
+    ("unknown version after an empty line", b"\r\nGET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
     ("garbage version", b"GET / HTTQ/1.1\r\nHost: a\r\n\r\n", 400),
     ("missing version", b"GET /\r\nHost: a\r\n\r\n", 400),
     ("space before colon", b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400),
@@ -326,6 +329,20 @@ fn a_long_target_is_414_even_when_the_head_is_also_too_large() {
         decode_all(&bytes, &Limits::default()).unwrap_err(),
         Refusal::UriTooLong
     );
+}
+
+#[test]
+fn a_long_target_is_414_before_its_method_is_judged() {
+    // Byte by byte the target crosses the limit before the line ends, so
+    // read whole it must be the same 414, not a 501 for the method.
+    let mut bytes = b"BREW /".to_vec();
+    bytes.extend(std::iter::repeat_n(b'a', 9 * 1024));
+    bytes.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+    let cuts: Vec<usize> = (1..bytes.len()).collect();
+    for split in [&[][..], &cuts[..]] {
+        let got = decode_split(&bytes, split, &Limits::default());
+        assert_eq!(got.unwrap_err(), Refusal::UriTooLong);
+    }
 }
 
 #[test]
