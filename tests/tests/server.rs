@@ -727,7 +727,9 @@ fn thirty_two_blocked_handlers_leave_fresh_requests_quick() {
             let mut stream = running.connect();
             std::thread::spawn(move || {
                 stream
-                    .write_all(b"POST /slow?ms=2000 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n")
+                    .write_all(
+                        b"POST /slow?ms=2000 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
+                    )
                     .unwrap();
                 read_response(&mut BufReader::new(stream)).unwrap().0
             })
@@ -743,7 +745,10 @@ fn thirty_two_blocked_handlers_leave_fresh_requests_quick() {
     }
     took.sort();
     // Generous: the machine running the tests may be loaded.
-    assert!(took[took.len() - 1] < Duration::from_millis(500), "{took:?}");
+    assert!(
+        took[took.len() - 1] < Duration::from_millis(500),
+        "{took:?}"
+    );
     for client in slow {
         assert_eq!(client.join().unwrap(), 200);
     }
@@ -826,7 +831,13 @@ fn a_stream_says_goodbye_at_shutdown_and_the_server_stops_at_once() {
     for _ in 0..3 {
         let (status, _, body) = get(&running, "/events?n=3");
         assert_eq!(status, 200);
-        assert_eq!(String::from_utf8(body).unwrap().matches("event: tick").count(), 3);
+        assert_eq!(
+            String::from_utf8(body)
+                .unwrap()
+                .matches("event: tick")
+                .count(),
+            3
+        );
     }
     let mut stream = running.connect();
     stream
@@ -840,7 +851,8 @@ fn a_stream_says_goodbye_at_shutdown_and_the_server_stops_at_once() {
     assert_eq!(status, 200);
     let body = String::from_utf8(body).unwrap();
     assert!(
-        body.starts_with("data: hello\n\n") && body.ends_with("event: error\ndata: shutting down\n\n"),
+        body.starts_with("data: hello\n\n")
+            && body.ends_with("event: error\ndata: shutting down\n\n"),
         "{body:?}"
     );
     assert!(took < Duration::from_millis(500), "stopped after {took:?}");
@@ -854,7 +866,7 @@ fn a_large_body_read_in_place_leaves_the_request_behind_it_intact() {
     };
     let running = Running::start(limits, 1);
     let body: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
-    let mut stream = running.connect();
+    let stream = running.connect();
     let mut request = format!(
         "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
         body.len()

@@ -364,7 +364,10 @@ impl Conn {
     /// codec) and how many bytes it asked for. Feeding the codec afterwards
     /// (with the scratch buffer still empty) finishes the request once the
     /// body is whole.
-    fn read_body_in_place<H>(&mut self, turn: &mut Turn<'_, H>) -> Option<(io::Result<usize>, usize)> {
+    fn read_body_in_place<H>(
+        &mut self,
+        turn: &mut Turn<'_, H>,
+    ) -> Option<(io::Result<usize>, usize)> {
         if !turn.scratch.is_empty() {
             return None;
         }

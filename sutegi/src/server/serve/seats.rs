@@ -220,7 +220,13 @@ impl<H: Handler> Shared<H> {
                 // closer). The connection is lost; the thread is not.
                 log::error!("a worker recovered from a panic: {}", panic_message(&panic));
                 let mut conns = lock(&seat.conns);
-                if matches!(conns.get(key), Some(Entry { slot: Slot::Busy { .. }, .. })) {
+                if matches!(
+                    conns.get(key),
+                    Some(Entry {
+                        slot: Slot::Busy { .. },
+                        ..
+                    })
+                ) {
                     conns.remove(key);
                     drop(conns);
                     self.connection_closed();

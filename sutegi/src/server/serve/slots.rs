@@ -42,7 +42,9 @@ pub(super) enum Slot {
     Parked(Box<Conn>),
     /// On a thread. `missed`: the socket became ready meanwhile, and the
     /// edge-triggered readiness set will not say so again.
-    Busy { missed: bool },
+    Busy {
+        missed: bool,
+    },
     /// On a stream thread. The socket stays in the seat's readiness set, and
     /// its readiness is looked at through `probe` (a second descriptor of
     /// the same socket) to tell the producer when the client hung up.
@@ -69,10 +71,12 @@ impl<H: Handler> Shared<H> {
         let mut conns = lock(&self.seats[index].conns);
         let entry = conns.get_mut(key)?;
         match &mut entry.slot {
-            Slot::Parked(_) => match std::mem::replace(&mut entry.slot, Slot::Busy { missed: false }) {
-                Slot::Parked(conn) => Some(conn),
-                _ => unreachable!("matched Parked"),
-            },
+            Slot::Parked(_) => {
+                match std::mem::replace(&mut entry.slot, Slot::Busy { missed: false }) {
+                    Slot::Parked(conn) => Some(conn),
+                    _ => unreachable!("matched Parked"),
+                }
+            }
             Slot::Busy { missed } => {
                 *missed = true;
                 None
@@ -106,10 +110,7 @@ impl<H: Handler> Shared<H> {
         if entry.armed != interest {
             // Changing the registration makes the kernel look at the socket
             // again, so nothing ready is lost by it.
-            if let Err(error) = conn
-                .socket
-                .modify(event_for(key, interest), PollMode::Edge)
-            {
+            if let Err(error) = conn.socket.modify(event_for(key, interest), PollMode::Edge) {
                 log::debug!("could not re-arm a connection: {error}");
                 drop(conns);
                 self.close(index, key, conn);
