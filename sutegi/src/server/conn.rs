@@ -333,8 +333,11 @@ impl Conn {
                         Ok(conn) => conn,
                         Err(next) => return next,
                     };
-                    if n < asked {
-                        // A short read emptied the socket's queue.
+                    // A short read emptied the socket's queue, unless the
+                    // client's end of stream came with the bytes: that
+                    // raises no further readiness, so a request still
+                    // incomplete reads on to find it (or would-block).
+                    if n < asked && turn.scratch.is_empty() && self.decoder.in_head() {
                         self.drained = true;
                         break;
                     }
