@@ -133,8 +133,19 @@ fn events(
     };
     let end = u64::from(ticks.n);
     for i in first..end {
-        if i > first {
-            std::thread::sleep(Duration::from_millis(ticks.interval_ms));
+        // Waits for the next tick, or until the client leaves or shutdown
+        // begins: then a last `error` event says why the stream ends, so
+        // the client can tell it from a finished one.
+        let stop = if i > first {
+            sink.wait_closed(Duration::from_millis(ticks.interval_ms))
+        } else {
+            sink.is_closed()
+        };
+        if stop {
+            if sink.is_shutting_down() {
+                sink.event("error", "shutting down")?;
+            }
+            return Ok(());
         }
         let text = i.to_string();
         sink.send(

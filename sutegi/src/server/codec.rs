@@ -329,6 +329,27 @@ impl RequestDecoder {
         }
     }
 
+    /// While a `Content-Length` body is arriving: its buffer and the bytes
+    /// still to come, so the connection can read the body straight into
+    /// its final buffer. What it appends is counted with
+    /// [`body_arrived`](RequestDecoder::body_arrived).
+    pub(crate) fn sized_body(&mut self) -> Option<(&mut Vec<u8>, &u64)> {
+        match &mut self.state {
+            DecodeState::Sized { request, remaining } => Some((&mut request.body, remaining)),
+            _ => None,
+        }
+    }
+
+    /// Counts `count` body bytes appended through
+    /// [`sized_body`](RequestDecoder::sized_body); the next `feed` (even of
+    /// no input) completes the request when none remain.
+    pub(crate) fn body_arrived(&mut self, count: usize) {
+        if let DecodeState::Sized { remaining, .. } = &mut self.state {
+            *remaining = remaining.saturating_sub(count as u64);
+            self.continue_wanted = false;
+        }
+    }
+
     fn finish_body(&mut self) -> Outcome {
         self.continue_wanted = false;
         match std::mem::replace(&mut self.state, DecodeState::Head { scanned: 0 }) {

@@ -132,6 +132,11 @@ pub(crate) struct Conn {
     served: usize,
     pub(crate) wait: Wait,
     pub(crate) deadline: Instant,
+    /// The last turn read the socket until it had nothing more (a read
+    /// would block, or returned less than it asked). The readiness set
+    /// reports a socket only when new bytes arrive (edge-triggered), so a
+    /// connection parked without this must be served again, not waited on.
+    pub(crate) drained: bool,
 }
 
 /// What the readiness set should wait for on a parked connection.
@@ -181,6 +186,7 @@ impl Conn {
             served: 0,
             wait: Wait::New,
             deadline: Instant::now() + limits.idle_timeout,
+            drained: false,
         }
     }
 
@@ -273,6 +279,7 @@ impl Conn {
     /// One turn on a worker, after the readiness set said the socket is
     /// ready.
     pub(crate) fn run<H: Handler>(mut self: Box<Self>, turn: &mut Turn<'_, H>) -> Placement {
+        self.drained = false;
         if self.outbox.is_some() {
             match self.flush_outbox() {
                 Ok(true) => {
@@ -304,23 +311,41 @@ impl Conn {
             };
         }
         for _ in 0..READS_PER_TURN {
-            match (&*self.socket).read(turn.scratch.spare(READ_CHUNK)) {
+            let (read, asked, in_place) = match self.read_body_in_place(turn) {
+                Some((read, asked)) => (read, asked, true),
+                None => {
+                    let room = turn.scratch.spare(READ_CHUNK);
+                    let asked = room.len();
+                    ((&*self.socket).read(room), asked, false)
+                }
+            };
+            match read {
                 Ok(0) => {
                     // The peer closed. A half-sent request gets no answer:
                     // nobody is left to read it.
                     return Placement::Close(self);
                 }
                 Ok(n) => {
-                    turn.scratch.advance(n);
+                    if !in_place {
+                        turn.scratch.advance(n);
+                    }
                     self = match self.process(turn, true) {
                         Ok(conn) => conn,
                         Err(next) => return next,
                     };
-                    if n < READ_CHUNK {
+                    // A short read emptied the socket's queue, unless the
+                    // client's end of stream came with the bytes: that
+                    // raises no further readiness, so a request still
+                    // incomplete reads on to find it (or would-block).
+                    if n < asked && turn.scratch.is_empty() && self.decoder.in_head() {
+                        self.drained = true;
                         break;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.drained = true;
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return Placement::Close(self),
             }
@@ -332,6 +357,44 @@ impl Conn {
             return self.linger(turn.limits);
         }
         Placement::Park(self, Interest::Read)
+    }
+
+    /// While a `Content-Length` body arrives with nothing ahead of it in the
+    /// scratch buffer, reads it straight into the request's own body buffer
+    /// (no copy from scratch), never past the body's end so a pipelined
+    /// request behind it stays in the socket. `None` when that does not
+    /// apply; else the read's result (its bytes already counted by the
+    /// codec) and how many bytes it asked for. Feeding the codec afterwards
+    /// (with the scratch buffer still empty) finishes the request once the
+    /// body is whole.
+    fn read_body_in_place<H>(
+        &mut self,
+        turn: &mut Turn<'_, H>,
+    ) -> Option<(io::Result<usize>, usize)> {
+        if !turn.scratch.is_empty() {
+            return None;
+        }
+        let (body, remaining) = self.decoder.sized_body()?;
+        let remaining = usize::try_from(*remaining).unwrap_or(usize::MAX);
+        if body.capacity() == body.len() {
+            body.reserve_exact(remaining.min(READ_CHUNK * READS_PER_TURN));
+        }
+        let asked = body.capacity() - body.len();
+        if asked == 0 || asked > remaining {
+            // Reading all the room could take the next request's bytes.
+            return None;
+        }
+        let read = rustix::net::recv(
+            &*self.socket,
+            rustix::buffer::spare_capacity(body),
+            rustix::net::RecvFlags::empty(),
+        )
+        .map(|(read, _)| read)
+        .map_err(io::Error::from);
+        if let Ok(n) = read {
+            self.decoder.body_arrived(n);
+        }
+        Some((read, asked))
     }
 
     /// Feeds the scratch buffer to the codec and answers every complete
@@ -521,7 +584,8 @@ impl Conn {
                 Ok(0) => return Placement::Close(self),
                 Ok(_) => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Placement::Park(self, Interest::Read)
+                    self.drained = true;
+                    return Placement::Park(self, Interest::Read);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return Placement::Close(self),

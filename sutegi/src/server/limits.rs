@@ -62,6 +62,17 @@ pub struct Limits {
     /// How long in-flight requests get to finish once the listener is
     /// closed (default 20 s, below Kubernetes' 30 s termination grace).
     pub shutdown_grace: Duration,
+    /// Threads that may sit inside blocking handlers beyond the seats
+    /// (default 256). A thread inside one handler for more than about two
+    /// milliseconds gives its seat to a spare so the requests behind it go
+    /// on; past this bound a seat whose thread blocked waits for one to
+    /// come back (see `queue_timeout`). Each such thread costs its stack.
+    pub max_blocked_workers: usize,
+    /// How long a ready request may wait for a thread when every seat's
+    /// thread is blocked and no spare is left (default 10 s); past it the
+    /// request is answered 503 with `Retry-After: 1` and its connection
+    /// closes, so no request waits without bound.
+    pub queue_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -82,6 +93,8 @@ impl Default for Limits {
             sse_keep_alive: Duration::from_secs(15),
             drain_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(20),
+            max_blocked_workers: 256,
+            queue_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -11,13 +11,51 @@
 //!
 //! ## A connection is in exactly one place
 //!
-//! Parked in the readiness set (holding no thread and no read buffer), on a
-//! worker (a request being answered), or on a stream thread (a streamed
-//! response being produced). A table of slots, keyed by the connection's
-//! readiness key, says which; a worker takes a parked connection out before
-//! serving it, so no two threads ever hold one. Workers are
-//! leader/follower: one waits on the readiness set, and the worker that
-//! learns a socket is ready serves it itself.
+//! Parked in its seat's readiness set (holding no thread and no read
+//! buffer), on a worker (a request being answered), or on a stream thread
+//! (a streamed response being produced). Each seat's table of slots, keyed
+//! by the connection's readiness key, says which; a worker takes a parked
+//! connection out before serving it, so no two threads ever hold one.
+//!
+//! ## Seats: as many threads running request code as there are cores
+//!
+//! The server has one *seat* per core (the CPUs the affinity mask allows,
+//! capped by a cgroup v2 CPU limit; [`Server::workers`] sets another
+//! count). A seat is a readiness set of its own, the connections assigned
+//! to it, and the batch of readiness its last wait returned; one thread
+//! holds it at a time. An acceptor thread, which runs no handler, accepts
+//! and hands each new connection to the next seat in turn.
+//!
+//! ```text
+//!  client ──SYN──▶ acceptor thread ──(round-robin)──▶ seat k: add socket,
+//!                                                     edge-triggered
+//!  client ──request bytes──▶ seat k's epoll_wait returns a batch
+//!        ▶ seat k's holder, for each ready connection in the batch:
+//!            take it from the table (Parked → Busy)
+//!            recv until dry ─▶ decode ─▶ handler ─▶ writev(head, body)
+//!            park it: nothing to re-arm (edge-triggered); what the
+//!            socket would not take waits in an outbox, and only then is
+//!            writability asked for
+//!        ▶ epoll_wait again once the batch is served
+//! ```
+//!
+//! An ordinary keep-alive request thus costs one `recv` and one `writev`,
+//! with no hand-off between threads and no re-arming: the wait that
+//! learned of it is shared by the whole batch. A connection that was not
+//! read dry in its turn, or that became ready while away on a thread, goes
+//! back in its seat's batch, since the readiness set will not report it
+//! again.
+//!
+//! Handlers may block. The supervisor (the thread that called `serve`)
+//! watches the seats every millisecond while any is inside a turn: a turn
+//! running past about 2 ms (a handler sleeping, or waiting on a database)
+//! no longer counts, and its seat goes to a spare thread that carries on
+//! with the batch. The blocked thread, once its handler returns, answers,
+//! parks its connection and becomes a spare. Spares start lazily, are
+//! bounded by [`Limits::max_blocked_workers`], and exit after 30 s unused.
+//! A seat left without a thread keeps its requests waiting; one that waited
+//! [`Limits::queue_timeout`] is answered 503 with `Retry-After`, in the
+//! handler's refusal shape. Accepting never waits for a handler.
 //!
 //! ## A socket leaves the poller before it closes
 //!
@@ -74,10 +112,22 @@
 //!    request bytes received or readable) are served; one that has sent
 //!    nothing yet gets about half a second for its first bytes; the rest,
 //!    idle since their last response, close now. Every open stream is told
-//!    to stop: its next sink call fails, and it ends cleanly with its
-//!    closing chunk so the client reconnects elsewhere.
+//!    shutdown began (`is_shutting_down`, `is_closed`, `wait_closed`): a
+//!    producer that asks may write a last event (see [`SseSink`]); one
+//!    that never asks has its next sink call fail. Either way the stream
+//!    ends cleanly with its closing chunk, so the client reconnects
+//!    elsewhere.
 //! 3. In-flight requests finish within [`Limits::shutdown_grace`]; what is
-//!    still running then is abandoned and logged, and `serve` returns `Ok`.
+//!    still running then is abandoned and logged. The worker threads are
+//!    woken and joined, stream threads waiting for another stream exit at
+//!    once, and `serve` returns `Ok`.
+//!
+//! ## Streams notice the client leaving
+//!
+//! A stream's socket stays in its seat's readiness set while the producer
+//! runs; when the client hangs up or resets, the seat tells the producer,
+//! so [`SseSink::is_closed`] turns true within milliseconds even if the
+//! producer has written nothing, and [`SseSink::wait_closed`] returns.
 
 mod codec;
 mod conn;
