@@ -47,6 +47,10 @@
 //! is shutting down", so a producer written without shutdown in mind still
 //! ends at once. Either way the stream then ends with its closing chunk.
 //!
+//! The file runs past 600 lines: the two public sinks share one writer, its
+//! heartbeat and its closed/shutdown watch, and most of the length is their
+//! documented public methods.
+//!
 //! [`Limits::write_timeout`]: super::Limits::write_timeout
 //! [`Limits::shutdown_grace`]: super::Limits::shutdown_grace
 

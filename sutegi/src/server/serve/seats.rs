@@ -35,7 +35,7 @@ use slab::Slab;
 
 use super::super::conn::{Placement, ReadBuffer, Turn};
 use super::super::handler::{panic_message, Handler};
-use super::slots::{Entry, Slot};
+use super::slots::{Entry, Ready, Slot};
 use super::{lock, Phase, Shared, TICK};
 
 /// How long a turn (reading, the handler, writing) may run before its seat
@@ -47,14 +47,6 @@ use super::{lock, Phase, Shared, TICK};
 pub(super) const HAND_OFF_AFTER: Duration = Duration::from_millis(2);
 /// A spare with no seat to take for this long exits.
 const SPARE_IDLE_FOR: Duration = Duration::from_secs(30);
-
-/// A readiness the seat learned and has not served yet.
-pub(super) struct Ready {
-    pub(super) key: usize,
-    /// When the wait that learned it returned: the queue deadline runs
-    /// from here.
-    pub(super) since: Instant,
-}
 
 /// One core's share of the server.
 pub(super) struct Seat {

@@ -25,8 +25,15 @@ use super::super::conn::{Conn, Expiry, Interest};
 use super::super::handler::{safe_refuse, Handler};
 use super::super::sink::StreamWatch;
 use super::super::write::{encode_head, ResponseFraming};
-use super::seats::Ready;
 use super::{lock, Shared, SWEEP_EVERY};
+
+/// A readiness the seat learned and has not served yet.
+pub(super) struct Ready {
+    pub(super) key: usize,
+    /// When the wait that learned it returned: the queue deadline runs
+    /// from here.
+    pub(super) since: Instant,
+}
 
 /// A connection's place in its seat's table, and what its socket is
 /// registered for.
