@@ -206,6 +206,7 @@
 
 extern crate self as sutegi;
 
+pub mod cookies;
 mod error;
 pub mod extract;
 pub mod files;
@@ -218,8 +219,8 @@ pub mod test;
 mod type_name;
 
 pub use extract::{
-    Bytes, CaptureValue, Extension, Form, FromRequest, Headers, Json, LastEventId, Path, Query,
-    RequestContext, State, StateRequirement,
+    Authorization, Basic, Bearer, Bytes, CaptureValue, Extension, Form, FromRequest, Headers, Json,
+    LastEventId, Multipart, Path, Query, RequestContext, State, StateRequirement,
 };
 pub use middleware::{Middleware, Next};
 pub use respond::{Error, Html, IntoResponse, Redirect, Status};
