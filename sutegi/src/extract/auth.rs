@@ -121,7 +121,7 @@ impl<'r, C: Credentials> FromRequest<'r> for Authorization<C> {
             )
             .absent());
         }
-        C::parse(rest).map(Authorization).map_err(|why| refuse(why))
+        C::parse(rest).map(Authorization).map_err(refuse)
     }
 
     fn from_request_optional(cx: &'r RequestContext<'_>) -> Result<Option<Self>, Error> {
