@@ -76,7 +76,7 @@ use crate::Status;
 ///     let value: serde_json::Value = serde_json::from_str(&text)?; // 400 or 422
 ///     Ok(value.to_string())
 /// }
-/// assert_eq!(load("/no/such/file").unwrap_err().status(), 500);
+/// assert_eq!(load("/no/such/file").unwrap_err().status().as_u16(), 500);
 /// ```
 ///
 /// # When a type of your own fits better

@@ -111,8 +111,9 @@ impl MultipartLimits {
 /// use sutegi::{post, routes, test::TestClient, Error};
 ///
 /// #[post("/upload", body_limit = "20MiB")]
-/// fn upload(mut form: Multipart) -> Result<String, Error> {
-///     let mut form = form.limits(form.current_limits().max_parts(3).max_part_bytes(1 << 20));
+/// fn upload(form: Multipart) -> Result<String, Error> {
+///     let limits = form.current_limits().max_parts(3).max_part_bytes(1 << 20);
+///     let mut form = form.limits(limits);
 ///     let mut seen = Vec::new();
 ///     while let Some(mut field) = form.next_field()? {
 ///         let name = field.name().unwrap_or("").to_owned();
