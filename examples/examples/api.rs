@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use sutegi::cookies::{Cookie, CookieKey, SignedCookieJar};
+use sutegi::extract::{Multipart, MultipartLimits};
 use sutegi::files::ServeDir;
 use sutegi::middleware::{AccessLog, Cors, RequestIds};
 use sutegi::{
@@ -189,6 +191,60 @@ fn slow(Query(sleep): Query<Sleep>) -> Result<String, Error> {
     Ok(format!("slept {}", sleep.ms))
 }
 
+#[derive(Serialize)]
+struct UploadedPart {
+    name: Option<String>,
+    filename: Option<String>,
+    size: u64,
+}
+
+#[derive(Serialize)]
+struct Uploaded {
+    parts: Vec<UploadedPart>,
+}
+
+/// Up to 16 parts of up to 1 MiB each; the body limit lets all of them
+/// through with room for the framing, and anything larger is a 413 from
+/// the server before the handler runs.
+#[post("/upload", body_limit = "17MiB")]
+fn upload(form: Multipart) -> Result<Json<Uploaded>, Error> {
+    let limits = MultipartLimits::default()
+        .max_parts(16)
+        .max_part_bytes(1 << 20);
+    let mut form = form.limits(limits);
+    let mut parts = Vec::new();
+    while let Some(mut field) = form.next_field()? {
+        let name = field.name().map(str::to_owned);
+        let filename = field.file_name().map(str::to_owned);
+        // Counted as it streams by; nothing is kept.
+        let size = field.copy_to(&mut io::sink())?;
+        parts.push(UploadedPart {
+            name,
+            filename,
+            size,
+        });
+    }
+    Ok(Json(Uploaded { parts }))
+}
+
+#[derive(Serialize)]
+struct Visits {
+    visits: u64,
+}
+
+/// Counts the caller's visits in a signed cookie; one whose signature does
+/// not verify counts as none.
+#[get("/visits")]
+fn visits(mut jar: SignedCookieJar) -> (SignedCookieJar, Json<Visits>) {
+    let seen: u64 = jar
+        .get("visits")
+        .and_then(|cookie| cookie.value().parse().ok())
+        .unwrap_or(0);
+    let visits = seen.saturating_add(1);
+    jar.add(Cookie::new("visits", visits.to_string()));
+    (jar, Json(Visits { visits }))
+}
+
 #[get("/panic")]
 fn panic_on_purpose() -> &'static str {
     panic!("panicked on purpose")
@@ -208,7 +264,9 @@ fn app() -> Router {
         events,
         stream,
         slow,
-        panic_on_purpose
+        panic_on_purpose,
+        upload,
+        visits
     ]
     // 200 `ok` while serving, 503 from SIGTERM on (through the drain delay).
     .health("/healthz")
@@ -245,6 +303,7 @@ struct Settings {
     grace: Duration,
     access_log: bool,
     print_routes: bool,
+    cookie_key: CookieKey,
 }
 
 const HELP: &str = "\
@@ -258,6 +317,8 @@ environment:
   SUTEGI_WORKERS         worker threads (default: the server's default)
   SUTEGI_DRAIN_DELAY_MS  after SIGTERM, how long /healthz answers 503 while serving (default 0)
   SUTEGI_GRACE_MS        how long in-flight requests get to finish after that (default 20000)
+  SUTEGI_COOKIE_KEY      the key that signs the /visits cookie: 64 bytes or more of text
+                         (e.g. `openssl rand -hex 32`); default: a random key per start
 ";
 
 fn parse_env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
@@ -300,6 +361,11 @@ fn settings() -> Result<Settings, String> {
     if workers == Some(0) {
         return Err("SUTEGI_WORKERS must be at least 1".into());
     }
+    let cookie_key = match parse_env::<String>("SUTEGI_COOKIE_KEY")? {
+        Some(secret) => CookieKey::from_bytes(secret.trim().as_bytes())
+            .map_err(|e| format!("SUTEGI_COOKIE_KEY: {e}"))?,
+        None => CookieKey::generate(),
+    };
     Ok(Settings {
         addr,
         workers,
@@ -307,6 +373,7 @@ fn settings() -> Result<Settings, String> {
         grace: Duration::from_millis(parse_env("SUTEGI_GRACE_MS")?.unwrap_or(20_000)),
         access_log,
         print_routes,
+        cookie_key,
     })
 }
 
@@ -316,7 +383,8 @@ fn main() -> io::Result<()> {
         std::process::exit(2);
     });
     // The route table goes to stderr once, when `serve` checks the router.
-    let app = with_middleware(app(), settings.access_log).print_routes(settings.print_routes);
+    let app = app().with_state(settings.cookie_key);
+    let app = with_middleware(app, settings.access_log).print_routes(settings.print_routes);
     let limits = Limits {
         drain_delay: settings.drain_delay,
         shutdown_grace: settings.grace,

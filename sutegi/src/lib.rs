@@ -212,6 +212,7 @@
 
 extern crate self as sutegi;
 
+pub mod cookies;
 mod error;
 pub mod extract;
 pub mod files;
@@ -224,7 +225,8 @@ pub mod test;
 mod type_name;
 
 pub use extract::{
-    Bytes, Extension, Form, FromRequest, Headers, LastEventId, Path, Query, RequestContext, State,
+    Authorization, Basic, Bearer, Bytes, Extension, Form, FromRequest, Headers, LastEventId,
+    Multipart, Path, Query, RequestContext, State,
 };
 pub use json::Json;
 pub use middleware::{Middleware, Next};

@@ -13,8 +13,8 @@
 //! `Option` and `Result`; each extractor has its own file: `path` (with
 //! the capture deserializer in `path/de.rs`), `query`, `form` (both on the
 //! urlencoded decoding in `urlencoded`), `body` (`Bytes`, `String`,
-//! `Vec<u8>`), `headers` (`Headers`, `LastEventId`) and `state` (`State`,
-//! `Extension`). [`Json`](crate::Json) lives in the crate's `json` module, beside its
+//! `Vec<u8>`), `headers` (`Headers`, `LastEventId`), `state` (`State`,
+//! `Extension`), `auth` (`Authorization`) and `multipart` (`Multipart`). [`Json`](crate::Json) lives in the crate's `json` module, beside its
 //! responder half, and is re-exported here.
 
 #![forbid(unsafe_code)]
@@ -33,9 +33,11 @@ use crate::respond::IntoResponse;
 use crate::server::{Request, Response};
 use crate::type_name::short_type_name;
 
+mod auth;
 mod body;
 mod form;
 mod headers;
+mod multipart;
 mod path;
 mod query;
 mod state;
@@ -44,9 +46,11 @@ mod urlencoded;
 #[cfg(test)]
 mod tests;
 
+pub use auth::{AuthRealm, Authorization, Basic, Bearer, Credentials};
 pub use body::Bytes;
 pub use form::Form;
 pub use headers::{Headers, LastEventId};
+pub use multipart::{Field, Multipart, MultipartLimits};
 pub use path::Path;
 pub use query::Query;
 pub use state::{Extension, State};
@@ -64,27 +68,32 @@ pub(crate) use crate::type_name::shorten_type_name;
 /// ```
 /// use sutegi::{Error, FromRequest, RequestContext, Status};
 ///
-/// /// The bearer token of the `Authorization` header.
-/// struct Bearer(String);
+/// /// The API key of the `X-Api-Key` header.
+/// struct ApiKey(String);
 ///
-/// impl<'r> FromRequest<'r> for Bearer {
+/// impl<'r> FromRequest<'r> for ApiKey {
 ///     type Rejection = Error;
 ///
 ///     fn from_request(cx: &'r RequestContext<'_>) -> Result<Self, Error> {
-///         let header = cx.request().header("authorization").ok_or_else(|| {
-///             Error::new(Status::UNAUTHORIZED, "send `Authorization: Bearer <token>`").absent()
+///         // Header names compare case-insensitively; so do auth schemes
+///         // (RFC 9110 §11.1), which `Authorization<Bearer>` handles.
+///         let key = cx.request().header("x-api-key").ok_or_else(|| {
+///             Error::new(Status::UNAUTHORIZED, "send an `X-Api-Key` header").absent()
 ///         })?;
-///         match header.strip_prefix("Bearer ") {
-///             Some(token) => Ok(Bearer(token.to_owned())),
-///             None => Err(Error::new(Status::UNAUTHORIZED, "the `Authorization` header is not `Bearer <token>`")),
+///         if key.is_empty() {
+///             return Err(Error::new(Status::UNAUTHORIZED, "the `X-Api-Key` header is empty"));
 ///         }
+///         Ok(ApiKey(key.to_owned()))
 ///     }
 /// }
 ///
-/// let request = sutegi::Request::new(sutegi::Method::Get, "/", &[("Authorization", "Bearer abc")], vec![]);
+/// let request = sutegi::Request::new(sutegi::Method::Get, "/", &[("x-api-key", "abc")], vec![]);
 /// let cx = RequestContext::new(&request);
-/// assert_eq!(Bearer::from_request(&cx).unwrap().0, "abc");
+/// assert_eq!(ApiKey::from_request(&cx).unwrap().0, "abc");
 /// ```
+///
+/// For `Authorization: Bearer …` / `Basic …` use the built-in
+/// [`Authorization`] extractor rather than one of your own.
 ///
 /// The lifetime `'r` lets an extractor borrow from the request (as
 /// `&Request` does); extractors of `#[sse]` routes and of closures must be
@@ -92,7 +101,7 @@ pub(crate) use crate::type_name::shorten_type_name;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler argument",
     label = "not a path capture and not an extractor",
-    note = "a handler argument is either a path capture (an argument named like a `{{name}}` in the path) or an extractor: `Query<T>`, `Json<T>`, `Form<T>`, `State<T>`, `Path<T>`, `Headers`, `Bytes`, `String`, `Vec<u8>`, `LastEventId`, `Extension<T>`, `&Request`, or `Option`/`Result` of one",
+    note = "a handler argument is either a path capture (an argument named like a `{{name}}` in the path) or an extractor: `Query<T>`, `Json<T>`, `Form<T>`, `State<T>`, `Path<T>`, `Headers`, `Bytes`, `String`, `Vec<u8>`, `LastEventId`, `Extension<T>`, `Authorization<Bearer|Basic>`, `Multipart`, `CookieJar`, `SignedCookieJar`, `PrivateCookieJar`, `&Request`, or `Option`/`Result` of one",
     note = "to take your own type, implement `sutegi::FromRequest` for it"
 )]
 pub trait FromRequest<'r>: Sized {
