@@ -1,5 +1,6 @@
-//! Middleware: functions around a whole [`Router`], added
-//! with [`Router::layer`](crate::Router::layer), and the three every small
+//! Middleware: functions around a [`Router`] (the whole of it, or the
+//! routes of a router mounted in another), added with
+//! [`Router::layer`](crate::Router::layer), and the three every small
 //! API wants: an [`AccessLog`], [`Cors`] and request ids ([`RequestIds`],
 //! readable by handlers as [`Extension<RequestId>`](crate::Extension)); plus
 //! [`TrustedProxies`], which finds the client's address behind a proxy.
@@ -79,8 +80,8 @@ mod request_id;
 mod tests;
 
 use crate::router::layers::{Chain, Layer};
-use crate::router::route::{handler_name, Location};
-use crate::router::Router;
+use crate::router::route::handler_name;
+use crate::router::{Location, Router, RouterProblem};
 use crate::server::Request;
 
 pub use self::access_log::AccessLog;
@@ -92,7 +93,7 @@ pub use self::request_id::{RequestId, RequestIds};
 /// Adding a layer: here rather than with the builder, so the router does
 /// not know the middleware types.
 impl Router {
-    /// Wraps the whole router in `middleware`: a closure
+    /// Wraps this router in `middleware`: a closure
     /// `|request: &mut Request, next: Next<'_>| -> Response` or a
     /// [`Middleware`] type ([`AccessLog`], [`Cors`], [`RequestIds`], your
     /// own).
@@ -102,8 +103,39 @@ impl Router {
     /// request first and the response last. Every layer sees every request
     /// the router answers, 404s, 405s and the automatic `OPTIONS` answers
     /// included; see [`middleware`](crate::middleware) for what it does not
-    /// see. Layers belong to the top router: a mounted router that has
-    /// some is refused by [`into_handler`](Router::into_handler).
+    /// see.
+    ///
+    /// On a router that is [mounted](Router::mount) in another, a layer
+    /// wraps that router's routes (and its fallback) only: the outer
+    /// router's layers run first, then the mounted router's, then the
+    /// handler. Paths no route matches (404, 405, the automatic `OPTIONS`)
+    /// belong to the top router and see its layers alone. A layer that
+    /// changes the path or method sends the request through routing again.
+    ///
+    /// ```
+    /// use sutegi::{Handler, Method, Next, Request, Response, Router};
+    ///
+    /// let admin = Router::new()
+    ///     .get("/stats", || "secret")
+    ///     .layer(|request: &mut Request, next: Next<'_>| {
+    ///         match request.header("authorization") {
+    ///             Some("Bearer admin-token") => next.run(request),
+    ///             _ => Response::new(401).header("WWW-Authenticate", "Bearer"),
+    ///         }
+    ///     });
+    /// let app = Router::new()
+    ///     .get("/", || "public")
+    ///     .mount("/admin", admin)
+    ///     .into_handler()
+    ///     .unwrap();
+    /// let get = |path| app.handle(Request::new(Method::Get, path, &[], vec![]));
+    /// assert_eq!(get("/").status(), 200);
+    /// assert_eq!(get("/admin/stats").status(), 401);
+    /// ```
+    ///
+    /// A middleware whose configuration cannot work
+    /// ([`Middleware::check`], e.g. [`Cors`] allowing any origin with
+    /// credentials) is refused by [`into_handler`](Router::into_handler).
     ///
     /// ```
     /// use sutegi::{Handler, Method, Next, Request, Response, Router};
@@ -123,14 +155,24 @@ impl Router {
     /// ```
     #[track_caller]
     pub fn layer<M: Middleware>(self, middleware: M) -> Router {
-        let location = Location::caller();
+        let location = std::panic::Location::caller();
+        let name = handler_name::<M>();
+        let refused = middleware.check().err();
         let layer = Layer::new(
             move |request: &mut Request, chain: Chain<'_>| {
                 middleware.handle(request, Next::new(chain))
             },
-            handler_name::<M>(),
+            name,
             location,
         );
-        self.push_layer(layer)
+        let router = match refused {
+            Some(reason) => self.push_problem(RouterProblem::InvalidMiddleware {
+                layer: layer.label(),
+                location: Location::from_std(location),
+                reason,
+            }),
+            None => self,
+        };
+        router.push_layer(layer)
     }
 }

@@ -100,15 +100,15 @@ pub enum RouterProblem {
         /// The route.
         route: RouteSummary,
     },
-    /// A router with middleware layers was mounted in another: layers wrap
-    /// a whole router, so they go on the outer one.
-    LayersInMountedRouter {
-        /// The mount prefix.
-        prefix: String,
-        /// Where `mount` was called.
+    /// A middleware refused its own configuration
+    /// ([`Middleware::check`](crate::middleware::Middleware::check)).
+    InvalidMiddleware {
+        /// The layer (`Cors`).
+        layer: String,
+        /// Where `layer(..)` was called.
         location: Location,
-        /// Each layer, named with where it was added.
-        layers: Vec<String>,
+        /// Why it cannot run so.
+        reason: String,
     },
 }
 
@@ -140,11 +140,9 @@ impl fmt::Display for RouterProblem {
                 f,
                 "route {route} takes more than one extractor that reads the request body, which can be read once: keep one"
             ),
-            RouterProblem::LayersInMountedRouter { prefix, location, layers } => write!(
-                f,
-                "the router mounted at `{prefix}` ({location}) has middleware ({}), but layers wrap a whole router: add them to the outer router with `.layer(..)`, checking `request.path()` there to limit one to `{prefix}`",
-                layers.join(", ")
-            ),
+            RouterProblem::InvalidMiddleware { layer, location, reason } => {
+                write!(f, "middleware `{layer}` added at {location} cannot run so: {reason}")
+            }
         }
     }
 }

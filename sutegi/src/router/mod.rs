@@ -210,9 +210,11 @@ impl Router {
     /// `with_state` of a type wins), then this router's; its fallback
     /// answers unmatched paths under the prefix; its
     /// [`body_limit`](Router::body_limit) applies to its routes that set
-    /// none. The prefix starts with `/` and may hold captures
-    /// (`/orgs/{org}`), not a catch-all; a bad prefix is reported by
-    /// [`into_handler`](Router::into_handler).
+    /// none; its [`layer`](Router::layer)s wrap its routes and its
+    /// fallback, inside this router's layers and outside those of the
+    /// routers mounted in it. The prefix starts with `/` and may hold
+    /// captures (`/orgs/{org}`), not a catch-all; a bad prefix is reported
+    /// by [`into_handler`](Router::into_handler).
     ///
     /// A route macro's `path()` builder knows nothing of the prefix: use
     /// [`url_for`](Router::url_for) for the full path.
@@ -241,25 +243,25 @@ impl Router {
             // The outer router decides whether the table is printed.
             print_routes: _,
         } = router;
-        if !layers.is_empty() {
-            // Layers wrap a whole router (404s and preflights included);
-            // under a prefix they would have to wrap some requests and not
-            // others, and dropping them silently would drop an auth check.
-            self.problems.push(RouterProblem::LayersInMountedRouter {
-                prefix: prefix.clone(),
-                location,
-                layers: layers.iter().map(|layer| format!("{layer:?}")).collect(),
-            });
-        }
+        // The mounted router's layers wrap its own routes and fallback,
+        // outside the layers of routers mounted in it and inside this
+        // router's (which wrap everything it answers).
+        let scoped_layers: Vec<Layer> = layers.into_iter().rev().collect();
         for mut route in routes {
             route.path = Cow::Owned(join_path(&prefix, &route.path));
             route.scoped_states.extend(states.iter().cloned());
             route.body_limit = route.body_limit.or(body_limit);
+            if !scoped_layers.is_empty() {
+                route.layers.splice(0..0, scoped_layers.iter().cloned());
+            }
             self.routes.push(route);
         }
         for mut fallback in fallbacks {
             fallback.prefix = format!("{prefix}{}", fallback.prefix);
             fallback.scoped_states.extend(states.iter().cloned());
+            if !scoped_layers.is_empty() {
+                fallback.layers.splice(0..0, scoped_layers.iter().cloned());
+            }
             self.fallbacks.push(fallback);
         }
         if self.error_shape.is_none() {
@@ -365,6 +367,13 @@ impl Router {
         self
     }
 
+    /// Records a problem found while building, reported by
+    /// [`into_handler`](Router::into_handler) with the others.
+    pub(crate) fn push_problem(mut self, problem: RouterProblem) -> Router {
+        self.problems.push(problem);
+        self
+    }
+
     /// Adds a health route at `path` (`GET`, and so `HEAD`) for a load
     /// balancer or a Kubernetes readiness probe: 200
     /// `text/plain; charset=utf-8` `ok` while serving, 503 `shutting down`
@@ -406,14 +415,15 @@ impl Router {
             body_readers: 0,
             handler,
             scoped_states: Vec::new(),
+            layers: Vec::new(),
         };
         self.route(route)
     }
 
     /// Every route of this router, mounted ones with their prefix, in the
     /// order added, then the fallbacks: method, full path, handler name,
-    /// module, source location and kind. Its `Display` is a table, one
-    /// route a line.
+    /// module, source location, kind and the middleware around it
+    /// (outermost first). Its `Display` is a table, one route a line.
     ///
     /// ```
     /// use sutegi::Router;
@@ -424,12 +434,19 @@ impl Router {
     /// println!("{table}");
     /// ```
     pub fn routes(&self) -> RouteTable {
-        let routes = self
+        let mut routes: Vec<RouteSummary> = self
             .routes
             .iter()
             .map(Route::summary)
             .chain(self.fallbacks.iter().map(Fallback::summary))
             .collect();
+        // This router's layers wrap every route, outside the mounted ones'.
+        if !self.layers.is_empty() {
+            for route in &mut routes {
+                let outer = self.layers.iter().rev().map(Layer::label);
+                route.layers.splice(0..0, outer);
+            }
+        }
         RouteTable::new(routes)
     }
 
@@ -451,7 +468,7 @@ impl Router {
     /// the same method, captures named differently at one position
     /// (`/users/{id}` and `/users/{name}/posts`), a malformed path or mount
     /// prefix, a `State<T>` no `with_state` gave, a closure with two body
-    /// extractors, middleware on a mounted router.
+    /// extractors.
     pub fn into_handler(self) -> Result<RouterHandler, RouterError> {
         let Router {
             routes,

@@ -240,21 +240,3 @@ fn a_layer_is_a_type_of_its_own_too() {
         Some("v1")
     );
 }
-
-#[test]
-fn layers_on_a_mounted_router_are_refused_naming_them() {
-    let admin = Router::new()
-        .get("/stats", || "stats")
-        .layer(|request: &mut Request, next: Next<'_>| next.run(request));
-    let found = problems(Router::new().mount("/admin", admin));
-    assert!(
-        matches!(&found[..], [RouterProblem::LayersInMountedRouter { prefix, layers, .. }]
-            if prefix == "/admin" && layers.len() == 1 && layers[0].starts_with("closure at ")),
-        "{found:?}"
-    );
-    let message = found[0].to_string();
-    assert!(
-        message.contains("add them to the outer router"),
-        "{message}"
-    );
-}
