@@ -299,11 +299,13 @@ impl Middleware for Cors {
     /// could then read a signed-in user's answers.
     fn check(&self) -> Result<(), String> {
         if matches!(self.origins, Origins::Any) && self.credentials {
-            return Err("`allow_any_origin()` with `allow_credentials(true)` would let every \
+            return Err(
+                "`allow_any_origin()` with `allow_credentials(true)` would let every \
                  site read the responses of a signed-in user (browsers forbid `*` with \
                  credentials, and echoing each origin defeats the point); list the trusted \
                  origins with `allow_origin(..)` instead"
-                .to_owned());
+                    .to_owned(),
+            );
         }
         Ok(())
     }

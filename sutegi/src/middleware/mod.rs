@@ -41,13 +41,25 @@
 //! request first and the response last. Read a chain of `.layer` calls
 //! bottom-up to follow a request in.
 //!
+//! # The server's refusals
+//!
+//! Refusals the server decides once a request's head is parsed, before the
+//! handler runs (413 a body over the limit, naming the limit; 417 an
+//! unknown `Expect`), go through the top router's layers like any answer
+//! ([`Handler::refuse_request`](crate::Handler::refuse_request)): a 413
+//! to an allowed origin carries `Access-Control-Allow-Origin`, so the
+//! browser reports "too large" rather than a CORS failure; it gets its
+//! request id and its access-log line. The layers see the head only (the
+//! body was not read). 404, 405, 415 and extractor refusals come from the
+//! router itself and so pass through every layer anyway.
+//!
 //! # What a middleware does not see
 //!
-//! The server's own refusals of requests that never became a [`Request`]
-//! (a malformed head's 400, 408, 413, 414, 431, 501, 505) and the 503 of a
-//! stream refused because too many are open are written without the
-//! router, so no middleware runs for them (they still come in the router's
-//! error shape). A streamed body (Server-Sent Events) is produced after the
+//! The server's own refusals of bytes that never became a request head (a
+//! malformed head's 400, 408, 414, 431, 501, 505) and the 503 of a stream
+//! refused because too many are open are written without the router, so
+//! no middleware runs for them (they still come in the router's error
+//! shape). A streamed body (Server-Sent Events) is produced after the
 //! middleware returned: a middleware sees and may change its status and
 //! headers, never its body.
 //!

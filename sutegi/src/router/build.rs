@@ -92,9 +92,7 @@ impl Builder {
                 .chain(fallbacks.prefixed.iter_mut().map(|f| &mut f.summary))
                 .chain(fallbacks.root.iter_mut().map(|f| &mut f.summary));
             for summary in summaries {
-                summary
-                    .layers
-                    .splice(0..0, layers.iter().map(Layer::label));
+                summary.layers.splice(0..0, layers.iter().map(Layer::label));
             }
         }
 

@@ -199,6 +199,11 @@ enum DecodeState {
 pub(crate) struct RequestDecoder {
     state: DecodeState,
     peer: SocketAddr,
+    /// The head of a request refused after it was parsed (413, 417), for
+    /// the caller to render the refusal with ([`take_refused_head`]).
+    ///
+    /// [`take_refused_head`]: RequestDecoder::take_refused_head
+    refused_head: Option<Box<Request>>,
     /// Set when a head asked for `100-continue` and its body has not begun;
     /// the driver sends the interim response and clears it.
     continue_wanted: bool,
@@ -209,6 +214,7 @@ impl RequestDecoder {
         RequestDecoder {
             state: DecodeState::Head { scanned: 0 },
             peer,
+            refused_head: None,
             continue_wanted: false,
         }
     }
@@ -217,6 +223,13 @@ impl RequestDecoder {
     /// to reading a body).
     pub(crate) fn in_head(&self) -> bool {
         matches!(self.state, DecodeState::Head { .. })
+    }
+
+    /// The head of the request the last refusal was about, when it was
+    /// decided after the head was parsed (a body too large, an unknown
+    /// expectation); its body is not there.
+    pub(crate) fn take_refused_head(&mut self) -> Option<Request> {
+        self.refused_head.take().map(|head| *head)
     }
 
     /// Takes the "send `100 Continue` now" signal.
@@ -268,6 +281,10 @@ impl RequestDecoder {
                         });
                     };
                     consumed += head_len;
+                    if framing.expectation_failed {
+                        self.refused_head = Some(Box::new(request));
+                        return Err(Refusal::ExpectationFailed);
+                    }
                     let expects_continue = framing.expect_continue;
                     // Asked only when there is a body to bound.
                     let limit = || {
@@ -283,6 +300,7 @@ impl RequestDecoder {
                         }
                         BodyFraming::Sized(length) => {
                             if length > limit() {
+                                self.refused_head = Some(Box::new(request));
                                 return Err(Refusal::BodyTooLarge);
                             }
                             let mut request = Box::new(request);
@@ -323,7 +341,21 @@ impl RequestDecoder {
                     });
                 }
                 DecodeState::Chunked { request, chunks } => {
-                    let (taken, done) = chunks.decode(rest, &mut request.body)?;
+                    let (taken, done) = match chunks.decode(rest, &mut request.body) {
+                        Ok(decoded) => decoded,
+                        Err(Refusal::BodyTooLarge) => {
+                            let state = std::mem::replace(
+                                &mut self.state,
+                                DecodeState::Head { scanned: 0 },
+                            );
+                            if let DecodeState::Chunked { mut request, .. } = state {
+                                request.body = Vec::new();
+                                self.refused_head = Some(request);
+                            }
+                            return Err(Refusal::BodyTooLarge);
+                        }
+                        Err(refusal) => return Err(refusal),
+                    };
                     consumed += taken;
                     if !done {
                         return Ok(Step {
@@ -393,6 +425,9 @@ enum BodyFraming {
 struct Framing {
     body: BodyFraming,
     expect_continue: bool,
+    /// An `Expect` other than `100-continue`: refused with 417 once the
+    /// head is built, so the refusal can be rendered with it.
+    expectation_failed: bool,
 }
 
 /// Header names the codec acts on, recognised once per field.
@@ -505,6 +540,7 @@ fn parse_head(
     let mut connection_close = false;
     let mut connection_keep_alive = false;
     let mut expect_continue = false;
+    let mut expectation_failed = false;
     for header in parsed.headers.iter() {
         let value = header.value;
         let range = FieldRange {
@@ -550,7 +586,7 @@ fn parse_head(
                 if value.trim_ascii().eq_ignore_ascii_case(b"100-continue") {
                     expect_continue = version == Version::Http11;
                 } else {
-                    return Err(Refusal::ExpectationFailed);
+                    expectation_failed = true;
                 }
             }
         }
@@ -602,6 +638,7 @@ fn parse_head(
         Framing {
             body,
             expect_continue,
+            expectation_failed,
         },
     )))
 }
