@@ -88,12 +88,16 @@ pub enum RouterProblem {
         /// What is wrong with it.
         reason: String,
     },
-    /// A route takes a `State<T>` no router it is in was given.
+    /// A route takes a `State<T>`, or an extractor that needs one, that no
+    /// router it is in was given.
     MissingState {
         /// The route.
         route: RouteSummary,
         /// `T`.
         type_name: &'static str,
+        /// The extractor the route takes that needs `State<T>`, when it is
+        /// not `State<T>` itself.
+        extractor: Option<&'static str>,
     },
     /// A closure route takes more than one extractor that reads the body.
     SeveralBodyReaders {
@@ -129,11 +133,19 @@ impl fmt::Display for RouterProblem {
             RouterProblem::InvalidPrefix { prefix, location, reason } => {
                 write!(f, "mount prefix `{prefix}` at {location} is invalid: {reason}")
             }
-            RouterProblem::MissingState { route, type_name } => {
+            RouterProblem::MissingState { route, type_name, extractor: None } => {
                 let short = shorten_type_name(type_name);
                 write!(
                     f,
                     "route {route} takes `State<{short}>` but no router it is in was given one: add `.with_state(value)` with a `{type_name}`"
+                )
+            }
+            RouterProblem::MissingState { route, type_name, extractor: Some(extractor) } => {
+                let short = shorten_type_name(type_name);
+                let extractor = shorten_type_name(extractor);
+                write!(
+                    f,
+                    "route {route} takes `{extractor}`, which needs the state `{short}` (a `State<{short}>`), but no router it is in was given one: add `.with_state(value)` with a `{type_name}`"
                 )
             }
             RouterProblem::SeveralBodyReaders { route } => write!(
@@ -219,6 +231,7 @@ impl RouterProblem {
                 problems.push(RouterProblem::MissingState {
                     route: route.clone(),
                     type_name: requirement.type_name(),
+                    extractor: requirement.extractor(),
                 });
             }
         }
