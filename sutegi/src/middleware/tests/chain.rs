@@ -7,8 +7,7 @@ use super::*;
 // theirs) and its test logger: one logger per test process.
 use crate::extract::Path;
 use crate::respond::Error;
-use crate::router::tests::{body_text, error_json, get, logged, problems, send};
-use crate::router::RouterProblem;
+use crate::router::tests::{body_text, error_json, get, logged, send};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A middleware that records its name on the way in and out, in a shared
