@@ -3,9 +3,32 @@
 //! turn it into a [`RouterHandler`] (conflicts, capture names, missing
 //! states, each reported with source locations), and the dispatch the
 //! handler does for every request (match, 404, 405 with `Allow`, `HEAD`,
-//! `OPTIONS`, panics to 500), with the router's middleware layers around
-//! it. It also lists the routes ([`Router::routes`], a [`RouteTable`]) and
+//! `OPTIONS`, trailing-slash 308s, panics to 500), with the router's
+//! middleware layers around it and those of mounted routers around their
+//! routes. It also lists the routes ([`Router::routes`], a [`RouteTable`]) and
 //! holds the health route ([`Router::health`]).
+//!
+//! # Trailing slashes
+//!
+//! `/notes` and `/notes/` are different paths. For `GET` and `HEAD` only, a
+//! path that no route matches but that matches one in its other form (with
+//! the trailing `/` removed, or one added) answers **308** with `Location`
+//! set to that form, the query kept (`/notes/?page=2` → `/notes?page=2`);
+//! 308 keeps the method, and browsers and clients follow it. Any other
+//! method, and a path that matches in neither form, stays a 404 (or goes to
+//! a fallback). A form starting with `//` is never a target: it would
+//! leave the site.
+//!
+//! # Layers on mounted routers
+//!
+//! Layers added to a router wrap what that router answers. On the top
+//! router that is every request (404s, 405s, the automatic `OPTIONS`, and
+//! the server's refusals decided after the head, through
+//! `Handler::refuse_request`); on a [mounted](Router::mount) router it is
+//! its routes and its fallback. The order is the outer router's layers,
+//! then the mounted router's, then the handler. A route with no scoped
+//! layer runs none of this (no allocation, no extra dynamic call); the
+//! route table lists the layers around each route.
 //!
 //! Matching is [matchit]'s radix tree on the raw, still percent-encoded
 //! path, so its cost stays flat as the table grows and nothing is allocated
@@ -13,7 +36,8 @@
 //! afterwards ([`extract`](crate::extract)). The server ([`server`](crate::server))
 //! knows nothing of routes: it calls the [`Handler`](crate::Handler) hooks
 //! this module implements (`handle`, `refuse` for the error shape,
-//! `body_limit` per route, `shutdown_started`). The route macros
+//! `refuse_request` for refusals through the layers, `body_limit` per
+//! route, `shutdown_started`). The route macros
 //! (`sutegi-macros`) generate [`Route`]s through `sutegi::__private`.
 //!
 //! The router knows nothing of what is added on top of it: `Router::layer`
@@ -22,6 +46,7 @@
 //! (`layers.rs`), and neither module is imported here.
 //!
 //! The files, each depending only on those listed before it:
+//! - `layers.rs`: the type-erased middleware chain;
 //! - `route_fn.rs`: [`RouteFn`], what can answer a route, and the boxed
 //!   handler it becomes;
 //! - `route.rs`: [`Route`], [`Location`], [`RouteSummary`], [`IntoRoute`],
@@ -30,7 +55,6 @@
 //! - `error.rs`: [`RouterError`], [`RouterProblem`], [`UrlError`];
 //! - `pattern.rs`: reading path patterns and building paths (`url_for`,
 //!   the macros' path builders);
-//! - `layers.rs`: the type-erased middleware chain;
 //! - `fallback.rs`: fallbacks, declared, checked and compiled;
 //! - `dispatch.rs`: [`RouterHandler`], serving a checked router;
 //! - `build.rs`: checking a router and compiling it;
@@ -102,7 +126,8 @@ pub(crate) use self::route_fn::BoxedHandler;
 /// not check out (conflicting routes, a missing state) is refused there
 /// before the socket is bound, with every problem listed.
 ///
-/// Middleware wraps the whole router ([`layer`](Router::layer)); a health
+/// Middleware wraps the router ([`layer`](Router::layer)), a mounted
+/// router's just its own routes; a health
 /// route for load balancers is one line ([`health`](Router::health)); the
 /// route table is [`routes`](Router::routes), printed at start-up with
 /// [`print_routes`](Router::print_routes).
