@@ -116,8 +116,7 @@ fn test_client_trailing_slashes_redirect_and_the_state_check_names_the_extractor
         }
     }
     let refused = TestClient::try_new(Router::new().get("/", |_: NeedsConfig| "in"))
-        .err()
-        .expect("the router lacks a state");
+        .expect_err("the router lacks a state");
     let message = refused.to_string();
     assert!(
         message.contains("takes `NeedsConfig`, which needs the state `Config`"),
@@ -130,8 +129,7 @@ fn test_client_cors_credentials_with_any_origin_and_proxy_ranges() {
     let refused = TestClient::try_new(
         Router::new().layer(Cors::new().allow_any_origin().allow_credentials(true)),
     )
-    .err()
-    .expect("any origin with credentials is refused");
+    .expect_err("any origin with credentials is refused");
     assert!(
         refused.to_string().contains("allow_credentials(true)"),
         "{refused}"

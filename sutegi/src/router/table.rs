@@ -122,11 +122,15 @@ impl fmt::Display for RouteTable {
                 *width = (*width).max(cell.chars().count());
             }
         }
+        let mut line = String::new();
         for row in std::iter::once(&header).chain(&rows) {
+            line.clear();
             for (cell, width) in row.iter().zip(&widths) {
-                write!(f, "{cell:<width$}  ", width = *width)?;
+                line.push_str(&format!("{cell:<width$}  ", width = *width));
             }
-            writeln!(f, "{}", row[columns - 1].trim_end())?;
+            line.push_str(&row[columns - 1]);
+            // A route without layers leaves the last column empty.
+            writeln!(f, "{}", line.trim_end())?;
         }
         Ok(())
     }

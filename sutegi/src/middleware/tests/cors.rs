@@ -219,7 +219,7 @@ fn any_origin_with_credentials_is_refused_when_the_router_is_built() {
         .into_handler()
         .unwrap_err();
     assert!(
-        matches!(&error.problems()[..], [RouterProblem::InvalidMiddleware { layer, .. }] if layer == "Cors"),
+        matches!(error.problems(), [RouterProblem::InvalidMiddleware { layer, .. }] if layer == "Cors"),
         "{error:?}"
     );
     let message = error.to_string();
