@@ -15,8 +15,8 @@ use sutegi::extract::{Multipart, MultipartLimits};
 use sutegi::files::ServeDir;
 use sutegi::middleware::{AccessLog, Cors, RequestIds};
 use sutegi::{
-    get, post, route, routes, sse, Error, Headers, Json, LastEventId, Limits, Method, Query,
-    Response, Router, Server, SseSink, State, Status,
+    get, post, route, routes, sse, Error, Headers, IntoResponse, Json, LastEventId, Limits, Method,
+    Next, Query, Request, Response, Router, Server, SseSink, State, Status,
 };
 
 #[derive(Serialize)]
@@ -250,6 +250,52 @@ fn panic_on_purpose() -> &'static str {
     panic!("panicked on purpose")
 }
 
+#[derive(Serialize)]
+struct Stats {
+    users: u64,
+}
+
+/// How many users `POST /users` created so far.
+#[get("/stats")]
+fn stats(users: State<Users>) -> Json<Stats> {
+    Json(Stats {
+        users: users.last_id.load(Ordering::SeqCst),
+    })
+}
+
+/// The admin token `/admin` routes require.
+const ADMIN_TOKEN: &str = "admin-token";
+
+/// Whether `Authorization` carries the admin token as a bearer credential.
+/// The scheme is case-insensitive (RFC 9110 §11.1): `bearer admin-token`
+/// passes too.
+fn is_admin(authorization: Option<&str>) -> bool {
+    let Some((scheme, token)) = authorization.and_then(|value| value.split_once(' ')) else {
+        return false;
+    };
+    scheme.eq_ignore_ascii_case("bearer") && token.trim() == ADMIN_TOKEN
+}
+
+/// The layer of the `/admin` router, and of nothing else: 401 with
+/// `WWW-Authenticate: Bearer` in the JSON error shape without the token.
+fn require_admin(request: &mut Request, next: Next<'_>) -> Response {
+    if is_admin(request.header("authorization")) {
+        return next.run(request);
+    }
+    let mut refusal = Error::new(
+        Status::UNAUTHORIZED,
+        "this route needs `Authorization: Bearer <admin token>`",
+    )
+    .into_response();
+    refusal.set_header("WWW-Authenticate", "Bearer");
+    refusal
+}
+
+/// The admin routes, mounted at `/admin` with their own layer.
+fn admin() -> Router {
+    routes![stats].layer(require_admin)
+}
+
 /// The API's routes, without serving them (the end-to-end tests of the
 /// `tests` package use the same function through this example's binary).
 fn app() -> Router {
@@ -275,6 +321,7 @@ fn app() -> Router {
         "/static",
         ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
     )
+    .mount("/admin", admin())
     .with_state(Users::default())
 }
 

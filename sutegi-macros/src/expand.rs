@@ -142,7 +142,10 @@ fn route_info(attr: &RouteAttr, handler: &Handler) -> TokenStream {
         .filter(|a| a.kind == ArgKind::Extractor)
         .map(|arg| {
             let ty = &arg.ty;
-            quote_spanned!(ty.span()=> <#ty as ::sutegi::FromRequest>::state_requirement())
+            // Named with the argument's type, so the router's check can
+            // say which extractor needs the state.
+            quote_spanned!(ty.span()=> <#ty as ::sutegi::FromRequest>::state_requirement()
+                .map(|needed| needed.needed_by(::core::any::type_name::<#ty>())))
         });
     let wrapper = wrapper(attr, handler);
     quote! {
@@ -373,7 +376,7 @@ mod tests {
             "name:\"user\"",
             "body_limit:::core::option::Option::Some(1024)",
             "kind:::sutegi::__private::RouteKind::Plain",
-            "state_requirements:::std::vec![<Query<X>as::sutegi::FromRequest>::state_requirement()]",
+            "state_requirements:::std::vec![<Query<X>as::sutegi::FromRequest>::state_requirement().map(|needed|needed.needed_by(::core::any::type_name::<Query<X>>()))]",
             "<u64asFromPathCapture>::from_path_capture(__sutegi_cx,\"id\")",
             "<StringasFromPathCapture>::from_path_capture(__sutegi_cx,\"rest\")",
             "<Query<X>as::sutegi::FromRequest>::from_request(__sutegi_cx)",

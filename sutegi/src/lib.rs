@@ -147,28 +147,35 @@
 //!
 //! # Testing without a socket
 //!
-//! A checked router is a [`Handler`]: build a [`Request`] in memory and
-//! call [`handle`](Handler::handle).
+//! [`TestClient`](test::TestClient) is where tests start: it sends
+//! requests to an app in process, through the server's own decoder and
+//! refusals (413, 414, 431 come out as on a socket), and gives back whole
+//! responses with `text()`, `json()` and SSE `events()`.
 //!
 //! ```
-//! use sutegi::{get, routes, Handler, Method, Request};
+//! use sutegi::test::TestClient;
+//! use sutegi::{get, routes};
 //!
 //! #[get("/users/{id}")]
 //! fn user(id: u64) -> String {
 //!     format!("user{id}")
 //! }
 //!
-//! let app = routes![user].into_handler().unwrap();
-//! let response = app.handle(Request::new(Method::Get, "/users/007", &[], vec![]));
-//! assert_eq!(response.status(), 200);
-//! assert_eq!(response.body().as_bytes(), Some(&b"user7"[..]));
-//! assert_eq!(app.handle(Request::new(Method::Get, "/users/x", &[], vec![])).status(), 400);
+//! let client = TestClient::new(routes![user]);
+//! assert_eq!(client.get("/users/007").send().text(), "user7");
+//! let refused = client.get("/users/x").send();
+//! assert_eq!(refused.status(), 400);
+//! assert_eq!(refused.json::<serde_json::Value>()["error"], "Bad Request");
 //! assert_eq!(user(7), "user7"); // the function itself is untouched
 //! ```
 //!
+//! Underneath, a checked router is a [`Handler`]: a test can also build a
+//! [`Request`] and call [`handle`](Handler::handle) directly.
+//!
 //! # Middleware, health and the route table
 //!
-//! [`Router::layer`] wraps the whole router in a function
+//! [`Router::layer`] wraps a router (on a router mounted in another, just
+//! that router's routes) in a function
 //! `Fn(&mut Request, Next<'_>) -> Response` (or a [`Middleware`] type) that
 //! may answer by itself, let the request through with [`Next::run`],
 //! change the response, or hand values to handlers through

@@ -141,6 +141,12 @@ pub trait FromRequest<'r>: Sized {
 pub struct StateRequirement {
     type_id: TypeId,
     type_name: &'static str,
+    /// `State<T>`'s name, to tell a route taking it from one taking an
+    /// extractor that needs it.
+    state_name: &'static str,
+    /// The extractor the route takes that needs the state, once the route
+    /// (its macro, or `RouteFn`) has said so.
+    extractor: Option<&'static str>,
 }
 
 impl StateRequirement {
@@ -149,7 +155,24 @@ impl StateRequirement {
         StateRequirement {
             type_id: TypeId::of::<T>(),
             type_name: std::any::type_name::<T>(),
+            state_name: std::any::type_name::<state::State<T>>(),
+            extractor: None,
         }
+    }
+
+    /// The extractor a route takes that needs this state, when it is not
+    /// `State<T>` itself (a custom extractor that reads `State<Config>`),
+    /// so a missing state is reported as that extractor's need.
+    pub fn extractor(&self) -> Option<&'static str> {
+        self.extractor.filter(|name| *name != self.state_name)
+    }
+
+    /// The same requirement, needed by the route argument `extractor` (its
+    /// type name): what routes record, so the router's check can name it.
+    #[doc(hidden)]
+    pub fn needed_by(mut self, extractor: &'static str) -> StateRequirement {
+        self.extractor = Some(extractor);
+        self
     }
 
     /// The required type's name, for messages.

@@ -3,9 +3,32 @@
 //! turn it into a [`RouterHandler`] (conflicts, capture names, missing
 //! states, each reported with source locations), and the dispatch the
 //! handler does for every request (match, 404, 405 with `Allow`, `HEAD`,
-//! `OPTIONS`, panics to 500), with the router's middleware layers around
-//! it. It also lists the routes ([`Router::routes`], a [`RouteTable`]) and
+//! `OPTIONS`, trailing-slash 308s, panics to 500), with the router's
+//! middleware layers around it and those of mounted routers around their
+//! routes. It also lists the routes ([`Router::routes`], a [`RouteTable`]) and
 //! holds the health route ([`Router::health`]).
+//!
+//! # Trailing slashes
+//!
+//! `/notes` and `/notes/` are different paths. For `GET` and `HEAD` only, a
+//! path that no route matches but that matches one in its other form (with
+//! the trailing `/` removed, or one added) answers **308** with `Location`
+//! set to that form, the query kept (`/notes/?page=2` → `/notes?page=2`);
+//! 308 keeps the method, and browsers and clients follow it. Any other
+//! method, and a path that matches in neither form, stays a 404 (or goes to
+//! a fallback). A form starting with `//` is never a target: it would
+//! leave the site.
+//!
+//! # Layers on mounted routers
+//!
+//! Layers added to a router wrap what that router answers. On the top
+//! router that is every request (404s, 405s, the automatic `OPTIONS`, and
+//! the server's refusals decided after the head, through
+//! `Handler::refuse_request`); on a [mounted](Router::mount) router it is
+//! its routes and its fallback. The order is the outer router's layers,
+//! then the mounted router's, then the handler. A route with no scoped
+//! layer runs none of this (no allocation, no extra dynamic call); the
+//! route table lists the layers around each route.
 //!
 //! Matching is [matchit]'s radix tree on the raw, still percent-encoded
 //! path, so its cost stays flat as the table grows and nothing is allocated
@@ -13,7 +36,8 @@
 //! afterwards ([`extract`](crate::extract)). The server ([`server`](crate::server))
 //! knows nothing of routes: it calls the [`Handler`](crate::Handler) hooks
 //! this module implements (`handle`, `refuse` for the error shape,
-//! `body_limit` per route, `shutdown_started`). The route macros
+//! `refuse_request` for refusals through the layers, `body_limit` per
+//! route, `shutdown_started`). The route macros
 //! (`sutegi-macros`) generate [`Route`]s through `sutegi::__private`.
 //!
 //! The router knows nothing of what is added on top of it: `Router::layer`
@@ -22,6 +46,7 @@
 //! (`layers.rs`), and neither module is imported here.
 //!
 //! The files, each depending only on those listed before it:
+//! - `layers.rs`: the type-erased middleware chain;
 //! - `route_fn.rs`: [`RouteFn`], what can answer a route, and the boxed
 //!   handler it becomes;
 //! - `route.rs`: [`Route`], [`Location`], [`RouteSummary`], [`IntoRoute`],
@@ -30,7 +55,6 @@
 //! - `error.rs`: [`RouterError`], [`RouterProblem`], [`UrlError`];
 //! - `pattern.rs`: reading path patterns and building paths (`url_for`,
 //!   the macros' path builders);
-//! - `layers.rs`: the type-erased middleware chain;
 //! - `fallback.rs`: fallbacks, declared, checked and compiled;
 //! - `dispatch.rs`: [`RouterHandler`], serving a checked router;
 //! - `build.rs`: checking a router and compiling it;
@@ -102,7 +126,8 @@ pub(crate) use self::route_fn::BoxedHandler;
 /// not check out (conflicting routes, a missing state) is refused there
 /// before the socket is bound, with every problem listed.
 ///
-/// Middleware wraps the whole router ([`layer`](Router::layer)); a health
+/// Middleware wraps the router ([`layer`](Router::layer)), a mounted
+/// router's just its own routes; a health
 /// route for load balancers is one line ([`health`](Router::health)); the
 /// route table is [`routes`](Router::routes), printed at start-up with
 /// [`print_routes`](Router::print_routes).
@@ -210,9 +235,11 @@ impl Router {
     /// `with_state` of a type wins), then this router's; its fallback
     /// answers unmatched paths under the prefix; its
     /// [`body_limit`](Router::body_limit) applies to its routes that set
-    /// none. The prefix starts with `/` and may hold captures
-    /// (`/orgs/{org}`), not a catch-all; a bad prefix is reported by
-    /// [`into_handler`](Router::into_handler).
+    /// none; its [`layer`](Router::layer)s wrap its routes and its
+    /// fallback, inside this router's layers and outside those of the
+    /// routers mounted in it. The prefix starts with `/` and may hold
+    /// captures (`/orgs/{org}`), not a catch-all; a bad prefix is reported
+    /// by [`into_handler`](Router::into_handler).
     ///
     /// A route macro's `path()` builder knows nothing of the prefix: use
     /// [`url_for`](Router::url_for) for the full path.
@@ -241,25 +268,25 @@ impl Router {
             // The outer router decides whether the table is printed.
             print_routes: _,
         } = router;
-        if !layers.is_empty() {
-            // Layers wrap a whole router (404s and preflights included);
-            // under a prefix they would have to wrap some requests and not
-            // others, and dropping them silently would drop an auth check.
-            self.problems.push(RouterProblem::LayersInMountedRouter {
-                prefix: prefix.clone(),
-                location,
-                layers: layers.iter().map(|layer| format!("{layer:?}")).collect(),
-            });
-        }
+        // The mounted router's layers wrap its own routes and fallback,
+        // outside the layers of routers mounted in it and inside this
+        // router's (which wrap everything it answers).
+        let scoped_layers: Vec<Layer> = layers.into_iter().rev().collect();
         for mut route in routes {
             route.path = Cow::Owned(join_path(&prefix, &route.path));
             route.scoped_states.extend(states.iter().cloned());
             route.body_limit = route.body_limit.or(body_limit);
+            if !scoped_layers.is_empty() {
+                route.layers.splice(0..0, scoped_layers.iter().cloned());
+            }
             self.routes.push(route);
         }
         for mut fallback in fallbacks {
             fallback.prefix = format!("{prefix}{}", fallback.prefix);
             fallback.scoped_states.extend(states.iter().cloned());
+            if !scoped_layers.is_empty() {
+                fallback.layers.splice(0..0, scoped_layers.iter().cloned());
+            }
             self.fallbacks.push(fallback);
         }
         if self.error_shape.is_none() {
@@ -365,6 +392,13 @@ impl Router {
         self
     }
 
+    /// Records a problem found while building, reported by
+    /// [`into_handler`](Router::into_handler) with the others.
+    pub(crate) fn push_problem(mut self, problem: RouterProblem) -> Router {
+        self.problems.push(problem);
+        self
+    }
+
     /// Adds a health route at `path` (`GET`, and so `HEAD`) for a load
     /// balancer or a Kubernetes readiness probe: 200
     /// `text/plain; charset=utf-8` `ok` while serving, 503 `shutting down`
@@ -406,14 +440,15 @@ impl Router {
             body_readers: 0,
             handler,
             scoped_states: Vec::new(),
+            layers: Vec::new(),
         };
         self.route(route)
     }
 
     /// Every route of this router, mounted ones with their prefix, in the
     /// order added, then the fallbacks: method, full path, handler name,
-    /// module, source location and kind. Its `Display` is a table, one
-    /// route a line.
+    /// module, source location, kind and the middleware around it
+    /// (outermost first). Its `Display` is a table, one route a line.
     ///
     /// ```
     /// use sutegi::Router;
@@ -424,12 +459,19 @@ impl Router {
     /// println!("{table}");
     /// ```
     pub fn routes(&self) -> RouteTable {
-        let routes = self
+        let mut routes: Vec<RouteSummary> = self
             .routes
             .iter()
             .map(Route::summary)
             .chain(self.fallbacks.iter().map(Fallback::summary))
             .collect();
+        // This router's layers wrap every route, outside the mounted ones'.
+        if !self.layers.is_empty() {
+            for route in &mut routes {
+                let outer = self.layers.iter().rev().map(Layer::label);
+                route.layers.splice(0..0, outer);
+            }
+        }
         RouteTable::new(routes)
     }
 
@@ -451,7 +493,7 @@ impl Router {
     /// the same method, captures named differently at one position
     /// (`/users/{id}` and `/users/{name}/posts`), a malformed path or mount
     /// prefix, a `State<T>` no `with_state` gave, a closure with two body
-    /// extractors, middleware on a mounted router.
+    /// extractors.
     pub fn into_handler(self) -> Result<RouterHandler, RouterError> {
         let Router {
             routes,

@@ -14,6 +14,7 @@ use std::fmt;
 use crate::extract::{shorten_type_name, StateEntry, StateRequirement};
 use crate::server::Method;
 
+use super::layers::Layer;
 use super::route_fn::{BoxedHandler, RouteFn};
 
 /// Where in the source a route (or a `mount`, a `fallback`) was declared,
@@ -29,7 +30,11 @@ impl Location {
     /// The caller's location (of a `#[track_caller]` builder method).
     #[track_caller]
     pub(crate) fn caller() -> Location {
-        let here = std::panic::Location::caller();
+        Location::from_std(std::panic::Location::caller())
+    }
+
+    /// The same place, from the standard library's location.
+    pub(crate) fn from_std(here: &'static std::panic::Location<'static>) -> Location {
         Location {
             file: here.file(),
             line: here.line(),
@@ -159,6 +164,10 @@ pub struct RouteSummary {
     pub location: Location,
     /// Whether it answers with a stream (`#[sse]`).
     pub kind: RouteKind,
+    /// The middleware around it, outermost first: the layers of the router
+    /// it is served from, then those of each router it was mounted from
+    /// (`Cors`, `AccessLog`, `closure at src/main.rs:12:10`).
+    pub layers: Vec<String>,
 }
 
 impl fmt::Display for RouteSummary {
@@ -218,6 +227,9 @@ pub struct Route {
     pub(super) handler: BoxedHandler,
     /// States of the routers this route was mounted through, nearest first.
     pub(super) scoped_states: Vec<StateEntry>,
+    /// Layers of the routers this route was mounted from, outermost first
+    /// (empty for a route of the top router, whose layers wrap everything).
+    pub(super) layers: Vec<Layer>,
 }
 
 impl Route {
@@ -263,6 +275,7 @@ impl Route {
             body_readers: F::body_readers(),
             handler: handler.into_boxed_handler(),
             scoped_states: Vec::new(),
+            layers: Vec::new(),
         }
     }
 
@@ -311,6 +324,7 @@ impl Route {
             body_readers: 0,
             handler: info.handler,
             scoped_states: Vec::new(),
+            layers: Vec::new(),
         }
     }
 
@@ -322,6 +336,7 @@ impl Route {
             module: self.module,
             location: self.location,
             kind: self.kind,
+            layers: self.layers.iter().map(Layer::label).collect(),
         }
     }
 

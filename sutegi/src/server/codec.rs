@@ -194,6 +194,11 @@ enum DecodeState {
 pub(crate) struct RequestDecoder {
     state: DecodeState,
     peer: SocketAddr,
+    /// The head of a request refused after it was parsed (413, 417), for
+    /// the caller to render the refusal with ([`take_refused_head`]).
+    ///
+    /// [`take_refused_head`]: RequestDecoder::take_refused_head
+    refused_head: Option<Box<Request>>,
     /// Set when a head asked for `100-continue` and its body has not begun;
     /// the driver sends the interim response and clears it.
     continue_wanted: bool,
@@ -204,6 +209,7 @@ impl RequestDecoder {
         RequestDecoder {
             state: DecodeState::Head { scanned: 0 },
             peer,
+            refused_head: None,
             continue_wanted: false,
         }
     }
@@ -212,6 +218,13 @@ impl RequestDecoder {
     /// to reading a body).
     pub(crate) fn in_head(&self) -> bool {
         matches!(self.state, DecodeState::Head { .. })
+    }
+
+    /// The head of the request the last refusal was about, when it was
+    /// decided after the head was parsed (a body too large, an unknown
+    /// expectation); its body is not there.
+    pub(crate) fn take_refused_head(&mut self) -> Option<Request> {
+        self.refused_head.take().map(|head| *head)
     }
 
     /// Takes the "send `100 Continue` now" signal.
@@ -257,6 +270,10 @@ impl RequestDecoder {
                         });
                     };
                     consumed += head_len;
+                    if framing.expectation_failed {
+                        self.refused_head = Some(Box::new(request));
+                        return Err(Refusal::ExpectationFailed);
+                    }
                     let expects_continue = framing.expect_continue;
                     // Asked only when there is a body to bound.
                     let limit = || {
@@ -272,6 +289,7 @@ impl RequestDecoder {
                         }
                         BodyFraming::Sized(length) => {
                             if length > limit() {
+                                self.refused_head = Some(Box::new(request));
                                 return Err(Refusal::BodyTooLarge);
                             }
                             let mut request = Box::new(request);
@@ -312,7 +330,21 @@ impl RequestDecoder {
                     });
                 }
                 DecodeState::Chunked { request, chunks } => {
-                    let (taken, done) = chunks.decode(rest, &mut request.body)?;
+                    let (taken, done) = match chunks.decode(rest, &mut request.body) {
+                        Ok(decoded) => decoded,
+                        Err(Refusal::BodyTooLarge) => {
+                            let state = std::mem::replace(
+                                &mut self.state,
+                                DecodeState::Head { scanned: 0 },
+                            );
+                            if let DecodeState::Chunked { mut request, .. } = state {
+                                request.body = Vec::new();
+                                self.refused_head = Some(request);
+                            }
+                            return Err(Refusal::BodyTooLarge);
+                        }
+                        Err(refusal) => return Err(refusal),
+                    };
                     consumed += taken;
                     if !done {
                         return Ok(Step {

@@ -159,6 +159,39 @@ pub(crate) struct StreamJob {
     pub(crate) framing: ResponseFraming,
 }
 
+/// The response to a codec refusal. One decided once the head was parsed
+/// (413, 417) goes to [`Handler::refuse_request`] with that head, so a
+/// router's middleware runs around it (CORS headers, request id, access
+/// log), and a 413 names the limit that applied; a refusal of bytes that
+/// never became a head goes to [`Handler::refuse`]. Rendering that panics
+/// falls back to plain text: a refusal must always go out.
+pub(crate) fn render_refusal<H: Handler + ?Sized>(
+    handler: &H,
+    limits: &Limits,
+    head: Option<&Request>,
+    refusal: Refusal,
+) -> Response {
+    let Some(head) = head else {
+        return safe_refuse(handler, refusal.status(), refusal.message());
+    };
+    let message: Cow<'static, str> = match refusal {
+        Refusal::BodyTooLarge => match handler.body_limit(head.method(), head.path()) {
+            Some(limit) => format!("the body exceeds this route's limit of {limit} bytes").into(),
+            None => format!(
+                "the body exceeds the server's limit of {} bytes",
+                limits.max_body_bytes
+            )
+            .into(),
+        },
+        other => other.message().into(),
+    };
+    let status = refusal.status();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        handler.refuse_request(head, status, &message)
+    }))
+    .unwrap_or_else(|_| safe_refuse(handler, status, &message))
+}
+
 /// Where a connection goes after its turn on a worker.
 pub(crate) enum Placement {
     Park(Box<Conn>, Interest),
@@ -235,7 +268,8 @@ impl Conn {
         turn: &mut Turn<'_, H>,
         refusal: Refusal,
     ) -> Placement {
-        let response = safe_refuse(turn.handler, refusal.status(), refusal.message());
+        let head = self.decoder.take_refused_head();
+        let response = render_refusal(turn.handler, turn.limits, head.as_ref(), refusal);
         let framing = ResponseFraming {
             version: Version::Http11,
             head_only: false,

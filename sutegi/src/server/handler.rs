@@ -39,6 +39,18 @@ pub trait Handler: Send + Sync + 'static {
         Response::with_body(status, body).header("Content-Type", "text/plain; charset=utf-8")
     }
 
+    /// Renders a refusal the server decides once a request's head is
+    /// parsed, before the handler runs (413 a body too large, 417 an
+    /// unknown expectation), given that head (its body is not there). A
+    /// router runs its middleware around it here, so the refusal carries
+    /// what its other answers do (CORS headers, a request id) and is
+    /// logged. Refusals of bytes that never became a head (400, 408, 431)
+    /// go to [`refuse`](Handler::refuse). The default is `refuse`.
+    fn refuse_request(&self, head: &Request, status: u16, message: &str) -> Response {
+        let _ = head;
+        self.refuse(status, message)
+    }
+
     /// The body limit for this method and path, asked when a request head
     /// arrives (before `100 Continue` is sent or 413 decided). `None` keeps
     /// [`Limits::max_body_bytes`](super::Limits::max_body_bytes).

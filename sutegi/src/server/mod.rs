@@ -158,5 +158,6 @@ pub use write::{write_response, ResponseFraming};
 // What the in-process test client drives, so that it answers through the
 // server's own codec and rules rather than copies of them.
 pub(crate) use codec::{Outcome, RequestDecoder};
-pub(crate) use handler::{handle_or_500, safe_refuse};
+pub(crate) use conn::render_refusal;
+pub(crate) use handler::handle_or_500;
 pub(crate) use write::{encode_head, status_allows_body};

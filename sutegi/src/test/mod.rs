@@ -81,7 +81,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::server::{
-    encode_head, handle_or_500, panic_message, safe_refuse, status_allows_body, Body, Handler,
+    encode_head, handle_or_500, panic_message, render_refusal, status_allows_body, Body, Handler,
     IntoHandler, Limits, Method, Outcome, Producer, RequestDecoder, Response, ResponseFraming,
     StreamSink,
 };
@@ -383,7 +383,10 @@ impl TestRequest<'_> {
                      an unfinished chunked body): {self:?}"
                 ),
             },
-            Err(refusal) => safe_refuse(handler, refusal.status(), refusal.message()),
+            Err(refusal) => {
+                let head = decoder.take_refused_head();
+                render_refusal(handler, &client.limits, head.as_ref(), refusal)
+            }
         };
         TestResponse::collect(response, head_only)
     }

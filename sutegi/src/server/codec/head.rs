@@ -76,6 +76,9 @@ pub(super) enum BodyFraming {
 pub(super) struct Framing {
     pub(super) body: BodyFraming,
     pub(super) expect_continue: bool,
+    /// An `Expect` other than `100-continue`: refused with 417 once the
+    /// head is built, so the refusal can be rendered with it.
+    pub(super) expectation_failed: bool,
 }
 
 /// Header names the codec acts on, recognised once per field.
@@ -210,6 +213,7 @@ pub(super) fn parse_head(
     let mut connection_close = false;
     let mut connection_keep_alive = false;
     let mut expect_continue = false;
+    let mut expectation_failed = false;
     for (index, header) in parsed.headers.iter().enumerate() {
         let value = header.value;
         let range = FieldRange {
@@ -263,7 +267,7 @@ pub(super) fn parse_head(
                 if value.trim_ascii().eq_ignore_ascii_case(b"100-continue") {
                     expect_continue = version == Version::Http11;
                 } else {
-                    return Err(Refusal::ExpectationFailed);
+                    expectation_failed = true;
                 }
             }
         }
@@ -341,6 +345,7 @@ pub(super) fn parse_head(
         Framing {
             body,
             expect_continue,
+            expectation_failed,
         },
     )))
 }
