@@ -29,9 +29,8 @@ use std::{
     process::ExitCode,
 };
 
-use sutegi::{
-    parse_request, write_response, Framing, Handler, Incoming, Limits, Request, Response, Router,
-};
+use sutegi::server::ResponseFraming;
+use sutegi::{parse_request, write_response, Handler, Incoming, Limits, Request, Response, Router};
 
 /// What Chromium sends for a same-origin `fetch` (as in benches/micro.rs).
 const BROWSER_REQUEST: &[u8] = b"GET /api/users/42?include=profile HTTP/1.1\r\n\
@@ -83,7 +82,7 @@ fn measured_keepalive(
         return false;
     };
     let response = handler.handle(request);
-    write_response(writer, response, Framing::keep_alive()).unwrap_or(false)
+    write_response(writer, response, ResponseFraming::keep_alive()).unwrap_or(false)
 }
 
 fn router(n: usize) -> Box<dyn Handler> {
