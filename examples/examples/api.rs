@@ -9,27 +9,34 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sutegi::files::ServeDir;
 use sutegi::middleware::{AccessLog, Cors, RequestIds};
+use sutegi::openapi::Info;
 use sutegi::{
     get, post, route, routes, sse, Error, Headers, Json, LastEventId, Limits, Method, Query,
     Response, Router, Server, SseSink, State, Status,
 };
 
-#[derive(Serialize)]
+/// A greeting.
+#[derive(Serialize, JsonSchema)]
 struct Message {
     message: &'static str,
 }
 
-#[derive(Serialize)]
+/// A user.
+#[derive(Serialize, JsonSchema)]
 struct User {
+    /// The user's id, counting up from 1.
     id: u64,
     name: String,
 }
 
-#[derive(Deserialize)]
+/// A user to create.
+#[derive(Deserialize, JsonSchema)]
 struct NewUser {
+    /// The new user's name.
     name: String,
 }
 
@@ -39,11 +46,13 @@ struct Users {
     last_id: AtomicU64,
 }
 
+/// The plaintext benchmark: `Hello, World!`.
 #[get("/plaintext")]
 fn plaintext() -> &'static str {
     "Hello, World!"
 }
 
+/// The JSON benchmark: a greeting as JSON.
 #[get("/json")]
 fn json() -> Json<Message> {
     Json(Message {
@@ -51,7 +60,10 @@ fn json() -> Json<Message> {
     })
 }
 
-#[get("/users/{id}")]
+/// Looks up one user by id.
+///
+/// Every id names a user: `user<id>`.
+#[get("/users/{id}", tool)]
 fn user(id: u64) -> Json<User> {
     Json(User {
         id,
@@ -59,7 +71,10 @@ fn user(id: u64) -> Json<User> {
     })
 }
 
-#[post("/users")]
+/// Creates a user.
+///
+/// Answers 201 with the new user and its `Location`; ids count up from 1.
+#[post("/users", tool)]
 fn create_user(
     Json(new): Json<NewUser>,
     users: State<Users>,
@@ -72,9 +87,12 @@ fn create_user(
     )
 }
 
-#[derive(Deserialize, Serialize)]
+/// A search and how many results it asks for.
+#[derive(Deserialize, Serialize, JsonSchema)]
 struct Search {
+    /// What to search for.
     q: String,
+    /// How many results, 10 when not given.
     #[serde(default = "default_limit")]
     limit: u32,
 }
@@ -83,11 +101,15 @@ fn default_limit() -> u32 {
     10
 }
 
-#[get("/search")]
+/// Echoes a search back.
+///
+/// Answers the query and the limit it was given, with the limit's default filled in.
+#[get("/search", tool)]
 fn search(Query(search): Query<Search>) -> Json<Search> {
     Json(search)
 }
 
+/// Echoes the request body with its `Content-Type`.
 #[post("/echo")]
 fn echo(headers: Headers, body: Vec<u8>) -> Response {
     let content_type = headers
@@ -97,15 +119,19 @@ fn echo(headers: Headers, body: Vec<u8>) -> Response {
     Response::with_body(200, body).header("Content-Type", content_type)
 }
 
+/// Echoes the rest of the path, percent-decoded.
 #[get("/files/{*path}")]
 fn files(path: String) -> String {
     path
 }
 
-#[derive(Deserialize)]
+/// How many events or chunks, and the pause between them.
+#[derive(Deserialize, JsonSchema)]
 struct Ticks {
+    /// How many (5 when not given).
     #[serde(default = "default_ticks")]
     n: u32,
+    /// The pause between two, in milliseconds (0 when not given).
     #[serde(default)]
     interval_ms: u64,
 }
@@ -114,6 +140,9 @@ fn default_ticks() -> u32 {
     5
 }
 
+/// Server-Sent Events: `n` ticks, `interval_ms` apart.
+///
+/// Resumes after `Last-Event-ID` when it is a number.
 #[sse("/events")]
 fn events(
     Query(ticks): Query<Ticks>,
@@ -147,6 +176,7 @@ fn events(
     Ok(())
 }
 
+/// A raw chunked stream: `n` lines, `interval_ms` apart.
 #[get("/stream")]
 fn stream(Query(ticks): Query<Ticks>) -> Response {
     Response::stream(move |sink| {
@@ -160,12 +190,15 @@ fn stream(Query(ticks): Query<Ticks>) -> Response {
     })
 }
 
-#[derive(Deserialize)]
+/// How long to sleep.
+#[derive(Deserialize, JsonSchema)]
 struct Sleep {
+    /// Milliseconds, 0 to 10000 (0 when not given).
     #[serde(default)]
     ms: u64,
 }
 
+/// Sleeps `ms` milliseconds, then says so.
 #[route("/slow", method = "GET", method = "POST")]
 fn slow(Query(sleep): Query<Sleep>) -> Result<String, Error> {
     if sleep.ms > 10_000 {
@@ -178,6 +211,7 @@ fn slow(Query(sleep): Query<Sleep>) -> Result<String, Error> {
     Ok(format!("slept {}", sleep.ms))
 }
 
+/// Panics on purpose: the answer is the JSON 500.
 #[get("/panic")]
 fn panic_on_purpose() -> &'static str {
     panic!("panicked on purpose")
@@ -207,6 +241,11 @@ fn app() -> Router {
         ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
     )
     .with_state(Users::default())
+    // The OpenAPI 3.1 document of the routes above, built once at start-up.
+    .openapi("/openapi.json", Info::new("sutegi reference API", "1.0.0"))
+    // The three routes marked `tool` as MCP tools, for the server's own
+    // origin and the browser client's.
+    .mcp_allowing("/mcp", &["http://localhost:3000"])
 }
 
 /// The middleware on every route (docs/reference-api.md). The last layer added is

@@ -217,6 +217,8 @@ pub mod extract;
 pub mod files;
 mod json;
 pub mod middleware;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod respond;
 pub mod router;
 pub mod server;
@@ -250,4 +252,8 @@ pub mod __private {
     pub use crate::router::pattern::{build_path, PathPiece};
     pub use crate::router::route::{IntoRoute as RouteSource, MacroRoute as RouteInfo, RouteKind};
     pub use crate::router::route_fn::boxed_handler;
+    #[cfg(feature = "openapi")]
+    pub use crate::openapi::probe::{Capture, Fallback, Input, Known, Output, Probe};
+    #[cfg(feature = "openapi")]
+    pub use crate::openapi::{Described, Operation, RouteDoc};
 }

@@ -120,6 +120,9 @@ pub struct Router {
     /// `print_routes(true)`. A function rather than a flag, so a program
     /// that never asks for the table does not link its formatting.
     print_routes: Option<fn(&RouterHandler)>,
+    /// Documents and tool lists to build once the routes are checked.
+    #[cfg(feature = "openapi")]
+    descriptions: Vec<crate::openapi::Pending>,
 }
 
 impl Router {
@@ -240,7 +243,11 @@ impl Router {
             layers,
             // The outer router decides whether the table is printed.
             print_routes: _,
+            #[cfg(feature = "openapi")]
+            descriptions,
         } = router;
+        #[cfg(feature = "openapi")]
+        self.descriptions.extend(descriptions);
         if !layers.is_empty() {
             // Layers wrap a whole router (404s and preflights included);
             // under a prefix they would have to wrap some requests and not
@@ -255,6 +262,11 @@ impl Router {
             route.path = Cow::Owned(join_path(&prefix, &route.path));
             route.scoped_states.extend(states.iter().cloned());
             route.body_limit = route.body_limit.or(body_limit);
+            #[cfg(feature = "openapi")]
+            if let Some(description) = &mut route.description {
+                // The mount's prefix is the route's tag, outermost first.
+                description.tags.insert(0, prefix.trim_matches('/').to_owned());
+            }
             self.routes.push(route);
         }
         for mut fallback in fallbacks {
@@ -357,6 +369,13 @@ impl Router {
         pattern::url_for(route, declared, args)
     }
 
+    /// Asks for a document or a tool list to be built when the router is
+    /// checked (the `openapi` feature).
+    #[cfg(feature = "openapi")]
+    pub(crate) fn push_description(&mut self, pending: crate::openapi::Pending) {
+        self.descriptions.push(pending);
+    }
+
     /// Adds a middleware layer (outermost so far): what `Router::layer`
     /// (in the middleware module) does once it has erased the middleware's
     /// type.
@@ -406,6 +425,8 @@ impl Router {
             body_readers: 0,
             handler,
             scoped_states: Vec::new(),
+            #[cfg(feature = "openapi")]
+            description: None,
         };
         self.route(route)
     }
@@ -462,7 +483,11 @@ impl Router {
             problems,
             layers,
             print_routes,
+            #[cfg(feature = "openapi")]
+            descriptions,
         } = self;
+        #[cfg(feature = "openapi")]
+        describe_routes(&routes, &descriptions);
         let parts = RouterParts {
             routes,
             states,
@@ -513,4 +538,27 @@ impl IntoHandler for Router {
 fn print_route_table(handler: &RouterHandler) {
     let table = handler.routes().to_string();
     let _ = io::Write::write_all(&mut io::stderr().lock(), table.as_bytes());
+}
+
+/// Hands the described routes, with their full paths, to the description
+/// (the `openapi` feature), once, while the router is checked.
+#[cfg(feature = "openapi")]
+fn describe_routes(routes: &[Route], pending: &[crate::openapi::Pending]) {
+    if pending.is_empty() {
+        return;
+    }
+    let described = routes
+        .iter()
+        .filter_map(|route| {
+            let description = route.description.clone()?;
+            Some(crate::openapi::DescribedRoute {
+                methods: route.methods.iter().collect(),
+                path: route.path.to_string(),
+                name: route.name.to_string(),
+                kind: route.kind,
+                description,
+            })
+        })
+        .collect();
+    crate::openapi::prepare(described, pending);
 }

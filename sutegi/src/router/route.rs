@@ -218,6 +218,9 @@ pub struct Route {
     pub(super) handler: BoxedHandler,
     /// States of the routers this route was mounted through, nearest first.
     pub(super) scoped_states: Vec<StateEntry>,
+    /// What the route macro said about the route, for self-description.
+    #[cfg(feature = "openapi")]
+    pub(crate) description: Option<crate::openapi::Description>,
 }
 
 impl Route {
@@ -263,6 +266,8 @@ impl Route {
             body_readers: F::body_readers(),
             handler: handler.into_boxed_handler(),
             scoped_states: Vec::new(),
+            #[cfg(feature = "openapi")]
+            description: None,
         }
     }
 
@@ -311,7 +316,21 @@ impl Route {
             body_readers: 0,
             handler: info.handler,
             scoped_states: Vec::new(),
+            #[cfg(feature = "openapi")]
+            description: None,
         }
+    }
+
+    /// Attaches what a route macro says about its route (the `openapi`
+    /// feature). Not for hand-written code.
+    #[doc(hidden)]
+    #[cfg(feature = "openapi")]
+    pub fn __describe(mut self, doc: &'static crate::openapi::RouteDoc) -> Route {
+        self.description = Some(crate::openapi::Description {
+            doc,
+            tags: Vec::new(),
+        });
+        self
     }
 
     pub(super) fn summary(&self) -> RouteSummary {
