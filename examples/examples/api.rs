@@ -357,3 +357,137 @@ fn main() -> io::Result<()> {
     println!("listening on http://{}", server.local_addr()?);
     server.serve(app)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The self-description of the API, in process: the document it serves
+    //! is the checked-in `examples/openapi.json` (so a change to it shows in
+    //! review), and its MCP tools are the three it promises.
+
+    use super::*;
+    use serde_json::{json, Value};
+    use sutegi::{Handler, Request};
+
+    fn handler() -> sutegi::RouterHandler {
+        with_middleware(app(), false).into_handler().unwrap()
+    }
+
+    fn mcp(app: &sutegi::RouterHandler, message: Value, origin: Option<&str>) -> (u16, Value) {
+        let body = message.to_string().into_bytes();
+        let mut headers = vec![
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json, text/event-stream"),
+            ("Host", "127.0.0.1:8080"),
+        ];
+        if let Some(origin) = origin {
+            headers.push(("Origin", origin));
+        }
+        let response = app.handle(Request::new(Method::Post, "/mcp", &headers, body));
+        let value = serde_json::from_slice(response.body().as_bytes().unwrap_or(b"null"))
+            .unwrap_or(Value::Null);
+        (response.status(), value)
+    }
+
+    #[test]
+    fn the_served_document_is_the_checked_in_one() {
+        let app = handler();
+        let response = app.handle(Request::new(Method::Get, "/openapi.json", &[], vec![]));
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.header_value("content-type"), Some("application/json"));
+        let served = std::str::from_utf8(response.body().as_bytes().unwrap()).unwrap();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+        if std::env::var_os("SUTEGI_BLESS").is_some() {
+            std::fs::write(path, format!("{served}\n")).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(path).unwrap();
+        assert!(
+            checked_in.trim_end() == served,
+            "examples/openapi.json differs from what examples/api serves: rerun with SUTEGI_BLESS=1 and review the diff"
+        );
+        let doc: Value = serde_json::from_str(served).unwrap();
+        let user = &doc["paths"]["/users/{id}"]["get"];
+        assert_eq!(user["operationId"], "user");
+        assert_eq!(user["summary"], "Looks up one user by id.");
+        assert_eq!(user["parameters"][0]["schema"]["minimum"], 0);
+        assert_eq!(user["parameters"][0]["schema"]["type"], "integer");
+        assert_eq!(
+            doc["paths"]["/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]["required"],
+            json!(["name"])
+        );
+        assert_eq!(
+            doc["paths"]["/events"]["get"]["responses"]["200"]["content"]["text/event-stream"]["schema"]["type"],
+            "string"
+        );
+        for status in ["400", "404", "405", "413", "415", "422", "500"] {
+            assert_eq!(
+                doc["paths"]["/users"]["post"]["responses"][status]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/Error",
+                "{status}"
+            );
+        }
+        // Only macro routes are operations: not the document, MCP, health or files.
+        for path in ["/openapi.json", "/mcp", "/healthz", "/static/{path}"] {
+            assert!(doc["paths"].get(path).is_none(), "{path}");
+        }
+    }
+
+    #[test]
+    fn mcp_lists_and_calls_the_three_tools() {
+        let app = handler();
+        let (status, init) = mcp(
+            &app,
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}),
+            None,
+        );
+        assert_eq!(status, 200);
+        assert_eq!(init["result"]["protocolVersion"], "2025-11-25");
+        let (status, _) = mcp(&app, json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), None);
+        assert_eq!(status, 202);
+        let (_, list) = mcp(&app, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}), None);
+        let names: Vec<&str> = list["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["user", "create_user", "search"]);
+
+        let call = |name: &str, arguments: Value| {
+            mcp(&app, json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": name, "arguments": arguments}}), None).1["result"].clone()
+        };
+        let user = call("user", json!({"id": 7}));
+        assert_eq!(user["isError"], false);
+        assert_eq!(user["structuredContent"], json!({"id": 7, "name": "user7"}));
+        let created = call("create_user", json!({"name": "ann"}));
+        assert_eq!(created["structuredContent"]["name"], "ann");
+        let found = call("search", json!({"q": "a b&c"}));
+        assert_eq!(found["structuredContent"], json!({"q": "a b&c", "limit": 10}));
+        // The route's own refusal, as the tool's error.
+        let refused = call("user", json!({"id": "seven"}));
+        assert_eq!(refused["isError"], true);
+        let error: Value = serde_json::from_str(refused["content"][0]["text"].as_str().unwrap()).unwrap();
+        assert_eq!(error["error"], "Bad Request");
+        let refused = call("create_user", json!({}));
+        assert_eq!(refused["isError"], true);
+
+        // JSON-RPC's own errors.
+        let (_, unknown) = mcp(&app, json!({"jsonrpc": "2.0", "id": 4, "method": "nope"}), None);
+        assert_eq!(unknown["error"]["code"], -32601);
+        let (_, no_tool) = mcp(&app, json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "echo"}}), None);
+        assert_eq!(no_tool["error"]["code"], -32602);
+        let (status, batch) = mcp(&app, json!([{"jsonrpc": "2.0", "id": 6, "method": "ping"}]), None);
+        assert_eq!((status, batch["error"]["code"].as_i64()), (400, Some(-32600)));
+        let (_, version) = mcp(&app, json!({"jsonrpc": "1.0", "id": 7, "method": "ping"}), None);
+        assert_eq!(version["error"]["code"], -32600);
+        let response = app.handle(Request::new(Method::Post, "/mcp", &[], b"{not json".to_vec()));
+        assert_eq!(response.status(), 400);
+
+        // Origins: the server's own and the browser client's; no other.
+        assert_eq!(mcp(&app, json!({"jsonrpc": "2.0", "id": 8, "method": "ping"}), Some("http://127.0.0.1:8080")).0, 200);
+        assert_eq!(mcp(&app, json!({"jsonrpc": "2.0", "id": 9, "method": "ping"}), Some("http://localhost:3000")).0, 200);
+        assert_eq!(mcp(&app, json!({"jsonrpc": "2.0", "id": 10, "method": "ping"}), Some("http://evil.example")).0, 403);
+        // No stream to open, no session to end.
+        let get = app.handle(Request::new(Method::Get, "/mcp", &[], vec![]));
+        assert_eq!(get.status(), 405);
+    }
+}

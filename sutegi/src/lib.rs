@@ -11,10 +11,13 @@
 //! use std::sync::atomic::{AtomicU64, Ordering};
 //! use sutegi::{get, post, routes, sse, Json, Query, SseSink, State, Status};
 //!
+//! # #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 //! #[derive(Serialize)]
 //! struct User { id: u64, name: String }
+//! # #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 //! #[derive(Deserialize)]
 //! struct NewUser { name: String }
+//! # #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 //! #[derive(Deserialize)]
 //! struct Ticks { n: u32 }
 //!
