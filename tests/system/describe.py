@@ -50,8 +50,15 @@ report["operations"] = sum(len(item) for item in document.get("paths", {}).value
 # - /echo answers the media type the request sent, and /files/{path} takes
 #   slashes in its capture: OpenAPI can state neither.
 EXCLUDED = "^/(panic|slow|events|stream|echo|files/.*)$"
+# The coverage phase also sends methods the operations do not list; QUERY
+# (an HTTP draft) is one the server does not implement at all, and HTTP
+# prescribes 501 for that, a 5xx that is no handler's failure. Every other
+# method it tries gets the router's 405.
+config = f"{WORK}/schemathesis.toml"
+with open(config, "w") as out:
+    out.write('[phases.coverage]\nunexpected-methods = ["get", "put", "post", "delete", "options", "patch", "trace"]\n')
 st = [
-    sys.executable, "-m", "schemathesis.cli", "run", BASE + "/openapi.json",
+    sys.executable, "-m", "schemathesis.cli", "--config-file", config, "run", BASE + "/openapi.json",
     "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
     "--exclude-path-regex", EXCLUDED,
     "--max-examples", "25",
