@@ -393,7 +393,10 @@ mod tests {
         let app = handler();
         let response = app.handle(Request::new(Method::Get, "/openapi.json", &[], vec![]));
         assert_eq!(response.status(), 200);
-        assert_eq!(response.header_value("content-type"), Some("application/json"));
+        assert_eq!(
+            response.header_value("content-type"),
+            Some("application/json")
+        );
         let served = std::str::from_utf8(response.body().as_bytes().unwrap()).unwrap();
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
         if std::env::var_os("SUTEGI_BLESS").is_some() {
@@ -411,16 +414,19 @@ mod tests {
         assert_eq!(user["parameters"][0]["schema"]["minimum"], 0);
         assert_eq!(user["parameters"][0]["schema"]["type"], "integer");
         assert_eq!(
-            doc["paths"]["/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]["required"],
+            doc["paths"]["/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+                ["required"],
             json!(["name"])
         );
         assert_eq!(
-            doc["paths"]["/events"]["get"]["responses"]["200"]["content"]["text/event-stream"]["schema"]["type"],
+            doc["paths"]["/events"]["get"]["responses"]["200"]["content"]["text/event-stream"]
+                ["schema"]["type"],
             "string"
         );
         for status in ["400", "404", "405", "413", "415", "422", "500"] {
             assert_eq!(
-                doc["paths"]["/users"]["post"]["responses"][status]["content"]["application/json"]["schema"]["$ref"],
+                doc["paths"]["/users"]["post"]["responses"][status]["content"]["application/json"]
+                    ["schema"]["$ref"],
                 "#/components/schemas/Error",
                 "{status}"
             );
@@ -441,9 +447,17 @@ mod tests {
         );
         assert_eq!(status, 200);
         assert_eq!(init["result"]["protocolVersion"], "2025-11-25");
-        let (status, _) = mcp(&app, json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), None);
+        let (status, _) = mcp(
+            &app,
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            None,
+        );
         assert_eq!(status, 202);
-        let (_, list) = mcp(&app, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}), None);
+        let (_, list) = mcp(
+            &app,
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+            None,
+        );
         let names: Vec<&str> = list["result"]["tools"]
             .as_array()
             .unwrap()
@@ -461,31 +475,83 @@ mod tests {
         let created = call("create_user", json!({"name": "ann"}));
         assert_eq!(created["structuredContent"]["name"], "ann");
         let found = call("search", json!({"q": "a b&c"}));
-        assert_eq!(found["structuredContent"], json!({"q": "a b&c", "limit": 10}));
+        assert_eq!(
+            found["structuredContent"],
+            json!({"q": "a b&c", "limit": 10})
+        );
         // The route's own refusal, as the tool's error.
         let refused = call("user", json!({"id": "seven"}));
         assert_eq!(refused["isError"], true);
-        let error: Value = serde_json::from_str(refused["content"][0]["text"].as_str().unwrap()).unwrap();
+        let error: Value =
+            serde_json::from_str(refused["content"][0]["text"].as_str().unwrap()).unwrap();
         assert_eq!(error["error"], "Bad Request");
         let refused = call("create_user", json!({}));
         assert_eq!(refused["isError"], true);
 
         // JSON-RPC's own errors.
-        let (_, unknown) = mcp(&app, json!({"jsonrpc": "2.0", "id": 4, "method": "nope"}), None);
+        let (_, unknown) = mcp(
+            &app,
+            json!({"jsonrpc": "2.0", "id": 4, "method": "nope"}),
+            None,
+        );
         assert_eq!(unknown["error"]["code"], -32601);
-        let (_, no_tool) = mcp(&app, json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "echo"}}), None);
+        let (_, no_tool) = mcp(
+            &app,
+            json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "echo"}}),
+            None,
+        );
         assert_eq!(no_tool["error"]["code"], -32602);
-        let (status, batch) = mcp(&app, json!([{"jsonrpc": "2.0", "id": 6, "method": "ping"}]), None);
-        assert_eq!((status, batch["error"]["code"].as_i64()), (400, Some(-32600)));
-        let (_, version) = mcp(&app, json!({"jsonrpc": "1.0", "id": 7, "method": "ping"}), None);
+        let (status, batch) = mcp(
+            &app,
+            json!([{"jsonrpc": "2.0", "id": 6, "method": "ping"}]),
+            None,
+        );
+        assert_eq!(
+            (status, batch["error"]["code"].as_i64()),
+            (400, Some(-32600))
+        );
+        let (_, version) = mcp(
+            &app,
+            json!({"jsonrpc": "1.0", "id": 7, "method": "ping"}),
+            None,
+        );
         assert_eq!(version["error"]["code"], -32600);
-        let response = app.handle(Request::new(Method::Post, "/mcp", &[], b"{not json".to_vec()));
+        let response = app.handle(Request::new(
+            Method::Post,
+            "/mcp",
+            &[],
+            b"{not json".to_vec(),
+        ));
         assert_eq!(response.status(), 400);
 
         // Origins: the server's own and the browser client's; no other.
-        assert_eq!(mcp(&app, json!({"jsonrpc": "2.0", "id": 8, "method": "ping"}), Some("http://127.0.0.1:8080")).0, 200);
-        assert_eq!(mcp(&app, json!({"jsonrpc": "2.0", "id": 9, "method": "ping"}), Some("http://localhost:3000")).0, 200);
-        assert_eq!(mcp(&app, json!({"jsonrpc": "2.0", "id": 10, "method": "ping"}), Some("http://evil.example")).0, 403);
+        assert_eq!(
+            mcp(
+                &app,
+                json!({"jsonrpc": "2.0", "id": 8, "method": "ping"}),
+                Some("http://127.0.0.1:8080")
+            )
+            .0,
+            200
+        );
+        assert_eq!(
+            mcp(
+                &app,
+                json!({"jsonrpc": "2.0", "id": 9, "method": "ping"}),
+                Some("http://localhost:3000")
+            )
+            .0,
+            200
+        );
+        assert_eq!(
+            mcp(
+                &app,
+                json!({"jsonrpc": "2.0", "id": 10, "method": "ping"}),
+                Some("http://evil.example")
+            )
+            .0,
+            403
+        );
         // No stream to open, no session to end.
         let get = app.handle(Request::new(Method::Get, "/mcp", &[], vec![]));
         assert_eq!(get.status(), 405);

@@ -142,8 +142,12 @@ pub struct RouteAttr {
     /// `body_limit = ".."` in bytes.
     pub body_limit: Option<u64>,
     /// `tool`: the route is an MCP tool (sutegi's `openapi` feature).
+    // Accepted with or without the feature, so code carrying it compiles
+    // either way; only the description reads it.
+    #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
     pub tool: bool,
     /// `hidden`: the route is left out of the API's description.
+    #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
     pub hidden: bool,
 }
 
@@ -277,7 +281,10 @@ impl RawArgs {
                         }
                     };
                     if *slot {
-                        return Err(syn::Error::new(flag.span(), format!("`{flag}` is given twice")));
+                        return Err(syn::Error::new(
+                            flag.span(),
+                            format!("`{flag}` is given twice"),
+                        ));
                     }
                     *slot = true;
                 }
@@ -334,7 +341,13 @@ impl Parse for Arg {
         if input.peek(LitStr) {
             return input.parse().map(Arg::Path);
         }
-        if input.peek(syn::Ident) && (input.peek2(Token![,]) || input.cursor().token_tree().is_some_and(|(_, rest)| rest.eof())) {
+        if input.peek(syn::Ident)
+            && (input.peek2(Token![,])
+                || input
+                    .cursor()
+                    .token_tree()
+                    .is_some_and(|(_, rest)| rest.eof()))
+        {
             return input.parse().map(Arg::Flag);
         }
         let lookahead_span = input.span();

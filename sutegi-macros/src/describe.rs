@@ -46,7 +46,11 @@ pub fn describe(attr: &RouteAttr, handler: &Handler, route: TokenStream) -> Toke
     // A stream's response is described by its kind; an `impl Trait`
     // return cannot be named.
     if attr.kind != AttrKind::Sse {
-        if let Some(ty) = handler.output.as_ref().filter(|ty| !matches!(ty, Type::ImplTrait(_))) {
+        if let Some(ty) = handler
+            .output
+            .as_ref()
+            .filter(|ty| !matches!(ty, Type::ImplTrait(_)))
+        {
             schema_bearers(ty, &mut typed);
             steps.extend(quote! {
                 (&::sutegi::__private::Probe::<::sutegi::__private::Output<#ty>>::NEW).describe_response(#op);
@@ -121,7 +125,9 @@ fn schema_bearers(ty: &Type, found: &mut Vec<Type>) {
                         _ => None,
                     })
                     .collect();
-                let bears = ["Json", "Query", "Form"].iter().any(|name| segment.ident == name);
+                let bears = ["Json", "Query", "Form"]
+                    .iter()
+                    .any(|name| segment.ident == name);
                 if bears && types.len() == 1 {
                     found.push(types[0].clone());
                 }

@@ -252,11 +252,11 @@ pub use sutegi_macros::{delete, get, head, options, patch, post, put, route, rou
 #[doc(hidden)]
 pub mod __private {
     pub use crate::extract::RequestContext as Context;
-    pub use crate::router::pattern::{build_path, PathPiece};
-    pub use crate::router::route::{IntoRoute as RouteSource, MacroRoute as RouteInfo, RouteKind};
-    pub use crate::router::route_fn::boxed_handler;
     #[cfg(feature = "openapi")]
     pub use crate::openapi::probe::{Capture, Fallback, Input, Known, Output, Probe};
     #[cfg(feature = "openapi")]
     pub use crate::openapi::{Described, Operation, RouteDoc};
+    pub use crate::router::pattern::{build_path, PathPiece};
+    pub use crate::router::route::{IntoRoute as RouteSource, MacroRoute as RouteInfo, RouteKind};
+    pub use crate::router::route_fn::boxed_handler;
 }

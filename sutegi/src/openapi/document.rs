@@ -86,7 +86,13 @@ pub(super) fn query_fields(schema: &Value) -> Vec<(String, Value, bool)> {
         .map(|properties| {
             properties
                 .iter()
-                .map(|(name, schema)| (name.clone(), schema.clone(), required.contains(&name.as_str())))
+                .map(|(name, schema)| {
+                    (
+                        name.clone(),
+                        schema.clone(),
+                        required.contains(&name.as_str()),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -117,7 +123,8 @@ fn operation(endpoint: &Endpoint, id: String) -> Value {
     }
     for query in &op.query {
         for (name, schema, required) in query_fields(query) {
-            parameters.push(json!({"name": name, "in": "query", "required": required, "schema": schema}));
+            parameters
+                .push(json!({"name": name, "in": "query", "required": required, "schema": schema}));
         }
     }
     let reads_input = !parameters.is_empty();
@@ -157,13 +164,37 @@ fn operation(endpoint: &Endpoint, id: String) -> Value {
         .as_ref()
         .is_some_and(|body| body.media != "application/octet-stream" && body.media != "text/plain");
     let refusals: [(&str, &str, bool); 7] = [
-        ("400", "A capture, query parameter or body that does not parse.", reads_input || op.body.is_some()),
+        (
+            "400",
+            "A capture, query parameter or body that does not parse.",
+            reads_input || op.body.is_some(),
+        ),
         ("404", "Nothing here.", true),
-        ("405", "The path takes other methods; `Allow` lists them.", true),
-        ("413", "The body is larger than the limit.", op.body.is_some()),
-        ("415", "The body's media type is not the one this route reads.", typed_body),
-        ("422", "The body parses but has the wrong shape; the message names the field.", typed_body),
-        ("500", "The handler failed; the server log has the details.", true),
+        (
+            "405",
+            "The path takes other methods; `Allow` lists them.",
+            true,
+        ),
+        (
+            "413",
+            "The body is larger than the limit.",
+            op.body.is_some(),
+        ),
+        (
+            "415",
+            "The body's media type is not the one this route reads.",
+            typed_body,
+        ),
+        (
+            "422",
+            "The body parses but has the wrong shape; the message names the field.",
+            typed_body,
+        ),
+        (
+            "500",
+            "The handler failed; the server log has the details.",
+            true,
+        ),
     ];
     for (status, description, applies) in refusals {
         if applies && !responses.contains_key(status) {

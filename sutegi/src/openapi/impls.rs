@@ -172,7 +172,9 @@ impl<T: DescribeResponse> DescribeResponse for (Status, T) {
     }
 }
 
-impl<T: DescribeResponse, V, const N: usize> DescribeResponse for (Status, [(&'static str, V); N], T) {
+impl<T: DescribeResponse, V, const N: usize> DescribeResponse
+    for (Status, [(&'static str, V); N], T)
+{
     fn describe_response(operation: &mut Operation) {
         let from = operation.responses.len();
         T::describe_response(operation);

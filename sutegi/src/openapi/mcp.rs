@@ -116,7 +116,12 @@ fn tool(endpoint: &Endpoint) -> McpTool {
         }
     }
     let json_body = op.body.as_ref().is_some_and(|body| body.json);
-    if let Some(schema) = op.body.as_ref().filter(|b| b.json).and_then(|b| b.schema.as_ref()) {
+    if let Some(schema) = op
+        .body
+        .as_ref()
+        .filter(|b| b.json)
+        .and_then(|b| b.schema.as_ref())
+    {
         for (name, schema, is_required) in query_fields(schema) {
             if is_required {
                 required.push(name.clone());
@@ -164,10 +169,7 @@ pub(super) fn layer(
     origins: Vec<String>,
     tools: Arc<OnceLock<Vec<McpTool>>>,
 ) -> Layer {
-    let endpoint = McpEndpoint {
-        origins,
-        tools,
-    };
+    let endpoint = McpEndpoint { origins, tools };
     Layer::new(
         move |request: &mut Request, chain: Chain<'_>| {
             if request.path() != path {
@@ -195,8 +197,11 @@ fn rpc_error(id: Value, code: i64, message: &str) -> Value {
 }
 
 fn json_response(status: u16, value: &Value) -> Response {
-    Response::with_body(status, serde_json::to_vec(value).expect("a JSON value serializes"))
-        .header("Content-Type", "application/json")
+    Response::with_body(
+        status,
+        serde_json::to_vec(value).expect("a JSON value serializes"),
+    )
+    .header("Content-Type", "application/json")
 }
 
 impl McpEndpoint {
@@ -206,7 +211,11 @@ impl McpEndpoint {
             return true;
         };
         let origin = origin.trim_end_matches('/');
-        if self.origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)) {
+        if self
+            .origins
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+        {
             return true;
         }
         match request.header("host") {
@@ -225,44 +234,81 @@ impl McpEndpoint {
         }
         if request.method() != Method::Post {
             // Stateless: no stream to GET, no session to DELETE.
-            return http_error(405, "the MCP endpoint takes POST: this server opens no stream and keeps no session")
-                .header("Allow", "POST");
+            return http_error(
+                405,
+                "the MCP endpoint takes POST: this server opens no stream and keeps no session",
+            )
+            .header("Allow", "POST");
         }
         if let Some(version) = request.header("mcp-protocol-version") {
             if !PROTOCOL_VERSIONS.contains(&version.trim()) {
-                return http_error(400, &format!(
-                    "MCP-Protocol-Version {version:?} is not supported; this server speaks {}",
-                    PROTOCOL_VERSIONS.join(", ")
-                ));
+                return http_error(
+                    400,
+                    &format!(
+                        "MCP-Protocol-Version {version:?} is not supported; this server speaks {}",
+                        PROTOCOL_VERSIONS.join(", ")
+                    ),
+                );
             }
         }
         let message: Value = match serde_json::from_slice(request.body()) {
             Ok(message) => message,
             Err(error) => {
-                return json_response(400, &rpc_error(Value::Null, PARSE_ERROR, &format!("not JSON: {error}")))
+                return json_response(
+                    400,
+                    &rpc_error(Value::Null, PARSE_ERROR, &format!("not JSON: {error}")),
+                )
             }
         };
         let Value::Object(message) = message else {
             // Batches were removed from the transport in 2025-06-18.
-            return json_response(400, &rpc_error(Value::Null, INVALID_REQUEST, "one JSON-RPC message per request: batches are not supported"));
+            return json_response(
+                400,
+                &rpc_error(
+                    Value::Null,
+                    INVALID_REQUEST,
+                    "one JSON-RPC message per request: batches are not supported",
+                ),
+            );
         };
         let id = message.get("id").cloned();
         if message.get("jsonrpc") != Some(&json!("2.0")) {
-            return json_response(400, &rpc_error(id.unwrap_or(Value::Null), INVALID_REQUEST, "`jsonrpc` must be \"2.0\""));
+            return json_response(
+                400,
+                &rpc_error(
+                    id.unwrap_or(Value::Null),
+                    INVALID_REQUEST,
+                    "`jsonrpc` must be \"2.0\"",
+                ),
+            );
         }
         let Some(method) = message.get("method").and_then(Value::as_str) else {
             if id.is_some() && (message.contains_key("result") || message.contains_key("error")) {
                 // A response to a request this server never sends.
                 return Response::new(202);
             }
-            return json_response(400, &rpc_error(id.unwrap_or(Value::Null), INVALID_REQUEST, "a request needs a `method` string"));
+            return json_response(
+                400,
+                &rpc_error(
+                    id.unwrap_or(Value::Null),
+                    INVALID_REQUEST,
+                    "a request needs a `method` string",
+                ),
+            );
         };
         let Some(id) = id else {
             // A notification: nothing to answer.
             return Response::new(202);
         };
         if !(id.is_string() || id.is_i64() || id.is_u64()) {
-            return json_response(400, &rpc_error(Value::Null, INVALID_REQUEST, "`id` must be a string or an integer"));
+            return json_response(
+                400,
+                &rpc_error(
+                    Value::Null,
+                    INVALID_REQUEST,
+                    "`id` must be a string or an integer",
+                ),
+            );
         }
         let params = message.get("params");
         let result = match method {
@@ -303,9 +349,17 @@ impl McpEndpoint {
         json!({"tools": tools})
     }
 
-    fn call(&self, params: Option<&Value>, original: &Request, chain: Chain<'_>) -> Result<Value, (i64, String)> {
+    fn call(
+        &self,
+        params: Option<&Value>,
+        original: &Request,
+        chain: Chain<'_>,
+    ) -> Result<Value, (i64, String)> {
         let Some(params) = params.and_then(Value::as_object) else {
-            return Err((INVALID_PARAMS, "tools/call needs `params` with the tool's `name`".into()));
+            return Err((
+                INVALID_PARAMS,
+                "tools/call needs `params` with the tool's `name`".into(),
+            ));
         };
         let Some(name) = params.get("name").and_then(Value::as_str) else {
             return Err((INVALID_PARAMS, "tools/call needs the tool's `name`".into()));
@@ -343,7 +397,11 @@ fn argument_text(value: &Value) -> String {
 }
 
 /// The request a tool call stands for.
-fn tool_request(tool: &McpTool, arguments: &Map<String, Value>, original: &Request) -> Result<Request, String> {
+fn tool_request(
+    tool: &McpTool,
+    arguments: &Map<String, Value>,
+    original: &Request,
+) -> Result<Request, String> {
     let mut target = String::new();
     let mut used: Vec<&str> = Vec::new();
     for piece in parse_pattern(&tool.path) {

@@ -44,7 +44,7 @@
 //!
 //! This module owns the description types and their building; the route
 //! table, the layers and dispatch stay the router's (`router/`), which
-//! only calls [`prepare`] while it checks itself. `document.rs` writes the
+//! only calls `prepare` while it checks itself. `document.rs` writes the
 //! OpenAPI document, `mcp.rs` serves MCP, `impls.rs` describes sutegi's own
 //! extractors and responses.
 
@@ -403,8 +403,9 @@ impl Router {
             bytes: bytes.clone(),
         });
         self.get(path, move || match bytes.get() {
-            Some(bytes) => Response::with_body(200, bytes.clone())
-                .header("Content-Type", "application/json"),
+            Some(bytes) => {
+                Response::with_body(200, bytes.clone()).header("Content-Type", "application/json")
+            }
             // Only a router that was never checked could get here.
             None => Response::new(503),
         })

@@ -265,7 +265,9 @@ impl Router {
             #[cfg(feature = "openapi")]
             if let Some(description) = &mut route.description {
                 // The mount's prefix is the route's tag, outermost first.
-                description.tags.insert(0, prefix.trim_matches('/').to_owned());
+                description
+                    .tags
+                    .insert(0, prefix.trim_matches('/').to_owned());
             }
             self.routes.push(route);
         }
