@@ -51,6 +51,8 @@
 mod document;
 mod impls;
 mod mcp;
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, OnceLock};
 
