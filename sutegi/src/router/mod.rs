@@ -123,6 +123,11 @@ pub struct Router {
     /// Documents and tool lists to build once the routes are checked.
     #[cfg(feature = "openapi")]
     descriptions: Vec<crate::openapi::Pending>,
+    /// Builds them: set by the first `openapi`/`mcp`, so a program that
+    /// asks for neither does not link schema generation (as with
+    /// `print_routes`).
+    #[cfg(feature = "openapi")]
+    describe: Option<fn(&[Route], &[crate::openapi::Pending])>,
 }
 
 impl Router {
@@ -245,9 +250,14 @@ impl Router {
             print_routes: _,
             #[cfg(feature = "openapi")]
             descriptions,
+            #[cfg(feature = "openapi")]
+            describe,
         } = router;
         #[cfg(feature = "openapi")]
-        self.descriptions.extend(descriptions);
+        {
+            self.descriptions.extend(descriptions);
+            self.describe = self.describe.or(describe);
+        }
         if !layers.is_empty() {
             // Layers wrap a whole router (404s and preflights included);
             // under a prefix they would have to wrap some requests and not
@@ -376,6 +386,7 @@ impl Router {
     #[cfg(feature = "openapi")]
     pub(crate) fn push_description(&mut self, pending: crate::openapi::Pending) {
         self.descriptions.push(pending);
+        self.describe = Some(describe_routes);
     }
 
     /// Adds a middleware layer (outermost so far): what `Router::layer`
@@ -487,9 +498,13 @@ impl Router {
             print_routes,
             #[cfg(feature = "openapi")]
             descriptions,
+            #[cfg(feature = "openapi")]
+            describe,
         } = self;
         #[cfg(feature = "openapi")]
-        describe_routes(&routes, &descriptions);
+        if let Some(describe) = describe {
+            describe(&routes, &descriptions);
+        }
         let parts = RouterParts {
             routes,
             states,
@@ -546,9 +561,6 @@ fn print_route_table(handler: &RouterHandler) {
 /// (the `openapi` feature), once, while the router is checked.
 #[cfg(feature = "openapi")]
 fn describe_routes(routes: &[Route], pending: &[crate::openapi::Pending]) {
-    if pending.is_empty() {
-        return;
-    }
     let described = routes
         .iter()
         .filter_map(|route| {
