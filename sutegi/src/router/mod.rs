@@ -127,7 +127,7 @@ pub struct Router {
     /// asks for neither does not link schema generation (as with
     /// `print_routes`).
     #[cfg(feature = "openapi")]
-    describe: Option<fn(&[Route], &[crate::openapi::Pending])>,
+    describe: Option<DescribeRoutes>,
 }
 
 impl Router {
@@ -556,6 +556,10 @@ fn print_route_table(handler: &RouterHandler) {
     let table = handler.routes().to_string();
     let _ = io::Write::write_all(&mut io::stderr().lock(), table.as_bytes());
 }
+
+/// What builds a router's documents and tool lists from its routes.
+#[cfg(feature = "openapi")]
+type DescribeRoutes = fn(&[Route], &[crate::openapi::Pending]);
 
 /// Hands the described routes, with their full paths, to the description
 /// (the `openapi` feature), once, while the router is checked.
