@@ -66,7 +66,8 @@ st = [
     "--seed", "1",
 ]
 try:
-    run = subprocess.run(st, capture_output=True, text=True, timeout=240)
+    # In the work directory: schemathesis leaves a cache where it runs.
+    run = subprocess.run(st, capture_output=True, text=True, timeout=240, cwd=WORK)
     with open(f"{WORK}/schemathesis.log", "w") as log:
         log.write(run.stdout + run.stderr)
     report["schemathesis_rc"] = run.returncode
