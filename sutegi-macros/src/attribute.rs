@@ -141,6 +141,14 @@ pub struct RouteAttr {
     pub methods: Vec<Method>,
     /// `body_limit = ".."` in bytes.
     pub body_limit: Option<u64>,
+    /// `tool`: the route is an MCP tool (sutegi's `openapi` feature).
+    // Accepted with or without the feature, so code carrying it compiles
+    // either way; only the description reads it.
+    #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
+    pub tool: bool,
+    /// `hidden`: the route is left out of the API's description.
+    #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
+    pub hidden: bool,
 }
 
 impl RouteAttr {
@@ -220,6 +228,8 @@ impl RouteAttr {
             path,
             methods,
             body_limit,
+            tool: args.tool,
+            hidden: args.hidden,
         })
     }
 }
@@ -229,6 +239,8 @@ struct RawArgs {
     path: Option<LitStr>,
     methods: Vec<LitStr>,
     body_limit: Option<Expr>,
+    tool: bool,
+    hidden: bool,
 }
 
 impl RawArgs {
@@ -237,6 +249,8 @@ impl RawArgs {
             path: None,
             methods: Vec::new(),
             body_limit: None,
+            tool: false,
+            hidden: false,
         };
         if input.peek(LitStr) {
             args.path = Some(input.parse()?);
@@ -254,6 +268,25 @@ impl RawArgs {
                         "the path comes first, before `method = ..` and `body_limit = ..`"
                     };
                     return Err(syn::Error::new(lit.span(), message));
+                }
+                Arg::Flag(flag) => {
+                    let slot = match flag.to_string().as_str() {
+                        "tool" => &mut args.tool,
+                        "hidden" => &mut args.hidden,
+                        other => {
+                            return Err(syn::Error::new(
+                                flag.span(),
+                                format!("unknown option `{other}`: a route takes `tool` (an MCP tool) and `hidden` (left out of the API's description)"),
+                            ))
+                        }
+                    };
+                    if *slot {
+                        return Err(syn::Error::new(
+                            flag.span(),
+                            format!("`{flag}` is given twice"),
+                        ));
+                    }
+                    *slot = true;
                 }
                 Arg::NameValue(pair) => {
                     let name = pair
@@ -298,6 +331,8 @@ impl RawArgs {
 
 enum Arg {
     Path(LitStr),
+    /// `tool`, `hidden`.
+    Flag(syn::Ident),
     NameValue(Box<MetaNameValue>),
 }
 
@@ -305,6 +340,15 @@ impl Parse for Arg {
     fn parse(input: ParseStream<'_>) -> syn::Result<Arg> {
         if input.peek(LitStr) {
             return input.parse().map(Arg::Path);
+        }
+        if input.peek(syn::Ident)
+            && (input.peek2(Token![,])
+                || input
+                    .cursor()
+                    .token_tree()
+                    .is_some_and(|(_, rest)| rest.eof()))
+        {
+            return input.parse().map(Arg::Flag);
         }
         let lookahead_span = input.span();
         input
@@ -523,6 +567,17 @@ mod tests {
         for (text, bytes) in table {
             assert_eq!(parse_size(text).ok(), *bytes, "{text:?}");
         }
+    }
+
+    #[test]
+    fn description_flags() {
+        let get = AttrKind::Fixed(Method::Get);
+        let attr = parse(get, quote!("/x", tool, body_limit = 1)).unwrap();
+        assert!(attr.tool && !attr.hidden);
+        let attr = parse(get, quote!("/x", hidden)).unwrap();
+        assert!(attr.hidden && !attr.tool);
+        assert!(error(get, quote!("/x", tools)).contains("unknown option `tools`"));
+        assert!(error(get, quote!("/x", tool, tool)).contains("twice"));
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub fn expand(attr: &RouteAttr, handler: &Handler) -> TokenStream {
     );
     let path_builder = path_builder(attr, handler);
     let route_info = route_info(attr, handler);
+    let route = quote!(::sutegi::Route::__from_macro(#route_info));
+    // Under sutegi's `openapi` feature the route also says what it is.
+    #[cfg(feature = "openapi")]
+    let route = crate::describe::describe(attr, handler, route);
     let body_checks = body_checks(handler, &cfgs);
 
     quote! {
@@ -63,7 +67,7 @@ pub fn expand(attr: &RouteAttr, handler: &Handler) -> TokenStream {
         #cfgs
         impl ::sutegi::__private::RouteSource for #name {
             fn into_route(self) -> ::sutegi::Route {
-                ::sutegi::Route::__from_macro(#route_info)
+                #route
             }
         }
 

@@ -60,6 +60,8 @@
 #![warn(missing_docs)]
 
 mod attribute;
+#[cfg(feature = "openapi")]
+mod describe;
 mod diagnostics;
 mod expand;
 mod handler;

@@ -11,10 +11,13 @@
 //! use std::sync::atomic::{AtomicU64, Ordering};
 //! use sutegi::{get, post, routes, sse, Json, Query, SseSink, State, Status};
 //!
+//! # #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 //! #[derive(Serialize)]
 //! struct User { id: u64, name: String }
+//! # #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 //! #[derive(Deserialize)]
 //! struct NewUser { name: String }
+//! # #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 //! #[derive(Deserialize)]
 //! struct Ticks { n: u32 }
 //!
@@ -225,6 +228,8 @@ pub mod extract;
 pub mod files;
 mod json;
 pub mod middleware;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod respond;
 pub mod router;
 pub mod server;
@@ -256,6 +261,10 @@ pub use sutegi_macros::{delete, get, head, options, patch, post, put, route, rou
 #[doc(hidden)]
 pub mod __private {
     pub use crate::extract::RequestContext as Context;
+    #[cfg(feature = "openapi")]
+    pub use crate::openapi::probe::{Capture, Fallback, Input, Known, Output, Probe};
+    #[cfg(feature = "openapi")]
+    pub use crate::openapi::{Described, Operation, RouteDoc};
     pub use crate::router::pattern::{build_path, PathPiece};
     pub use crate::router::route::{IntoRoute as RouteSource, MacroRoute as RouteInfo, RouteKind};
     pub use crate::router::route_fn::boxed_handler;

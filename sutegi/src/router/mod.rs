@@ -145,6 +145,14 @@ pub struct Router {
     /// `print_routes(true)`. A function rather than a flag, so a program
     /// that never asks for the table does not link its formatting.
     print_routes: Option<fn(&RouterHandler)>,
+    /// Documents and tool lists to build once the routes are checked.
+    #[cfg(feature = "openapi")]
+    descriptions: Vec<crate::openapi::Pending>,
+    /// Builds them: set by the first `openapi`/`mcp`, so a program that
+    /// asks for neither does not link schema generation (as with
+    /// `print_routes`).
+    #[cfg(feature = "openapi")]
+    describe: Option<DescribeRoutes>,
 }
 
 impl Router {
@@ -267,7 +275,16 @@ impl Router {
             layers,
             // The outer router decides whether the table is printed.
             print_routes: _,
+            #[cfg(feature = "openapi")]
+            descriptions,
+            #[cfg(feature = "openapi")]
+            describe,
         } = router;
+        #[cfg(feature = "openapi")]
+        {
+            self.descriptions.extend(descriptions);
+            self.describe = self.describe.or(describe);
+        }
         // The mounted router's layers wrap its own routes and fallback,
         // outside the layers of routers mounted in it and inside this
         // router's (which wrap everything it answers).
@@ -278,6 +295,13 @@ impl Router {
             route.body_limit = route.body_limit.or(body_limit);
             if !scoped_layers.is_empty() {
                 route.layers.splice(0..0, scoped_layers.iter().cloned());
+            }
+            #[cfg(feature = "openapi")]
+            if let Some(description) = &mut route.description {
+                // The mount's prefix is the route's tag, outermost first.
+                description
+                    .tags
+                    .insert(0, prefix.trim_matches('/').to_owned());
             }
             self.routes.push(route);
         }
@@ -384,6 +408,14 @@ impl Router {
         pattern::url_for(route, declared, args)
     }
 
+    /// Asks for a document or a tool list to be built when the router is
+    /// checked (the `openapi` feature).
+    #[cfg(feature = "openapi")]
+    pub(crate) fn push_description(&mut self, pending: crate::openapi::Pending) {
+        self.descriptions.push(pending);
+        self.describe = Some(describe_routes);
+    }
+
     /// Adds a middleware layer (outermost so far): what `Router::layer`
     /// (in the middleware module) does once it has erased the middleware's
     /// type.
@@ -441,6 +473,8 @@ impl Router {
             handler,
             scoped_states: Vec::new(),
             layers: Vec::new(),
+            #[cfg(feature = "openapi")]
+            description: None,
         };
         self.route(route)
     }
@@ -504,7 +538,15 @@ impl Router {
             problems,
             layers,
             print_routes,
+            #[cfg(feature = "openapi")]
+            descriptions,
+            #[cfg(feature = "openapi")]
+            describe,
         } = self;
+        #[cfg(feature = "openapi")]
+        if let Some(describe) = describe {
+            describe(&routes, &descriptions);
+        }
         let parts = RouterParts {
             routes,
             states,
@@ -555,4 +597,28 @@ impl IntoHandler for Router {
 fn print_route_table(handler: &RouterHandler) {
     let table = handler.routes().to_string();
     let _ = io::Write::write_all(&mut io::stderr().lock(), table.as_bytes());
+}
+
+/// What builds a router's documents and tool lists from its routes.
+#[cfg(feature = "openapi")]
+type DescribeRoutes = fn(&[Route], &[crate::openapi::Pending]);
+
+/// Hands the described routes, with their full paths, to the description
+/// (the `openapi` feature), once, while the router is checked.
+#[cfg(feature = "openapi")]
+fn describe_routes(routes: &[Route], pending: &[crate::openapi::Pending]) {
+    let described = routes
+        .iter()
+        .filter_map(|route| {
+            let description = route.description.clone()?;
+            Some(crate::openapi::DescribedRoute {
+                methods: route.methods.iter().collect(),
+                path: route.path.to_string(),
+                name: route.name.to_string(),
+                kind: route.kind,
+                description,
+            })
+        })
+        .collect();
+    crate::openapi::prepare(described, pending);
 }

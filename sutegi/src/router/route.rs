@@ -230,6 +230,9 @@ pub struct Route {
     /// Layers of the routers this route was mounted from, outermost first
     /// (empty for a route of the top router, whose layers wrap everything).
     pub(super) layers: Vec<Layer>,
+    /// What the route macro said about the route, for self-description.
+    #[cfg(feature = "openapi")]
+    pub(crate) description: Option<crate::openapi::Description>,
 }
 
 impl Route {
@@ -276,6 +279,8 @@ impl Route {
             handler: handler.into_boxed_handler(),
             scoped_states: Vec::new(),
             layers: Vec::new(),
+            #[cfg(feature = "openapi")]
+            description: None,
         }
     }
 
@@ -325,7 +330,21 @@ impl Route {
             handler: info.handler,
             scoped_states: Vec::new(),
             layers: Vec::new(),
+            #[cfg(feature = "openapi")]
+            description: None,
         }
+    }
+
+    /// Attaches what a route macro says about its route (the `openapi`
+    /// feature). Not for hand-written code.
+    #[doc(hidden)]
+    #[cfg(feature = "openapi")]
+    pub fn __describe(mut self, doc: &'static crate::openapi::RouteDoc) -> Route {
+        self.description = Some(crate::openapi::Description {
+            doc,
+            tags: Vec::new(),
+        });
+        self
     }
 
     pub(super) fn summary(&self) -> RouteSummary {

@@ -21,9 +21,11 @@
 //! use sutegi::{get, post, routes, sse, Json, SseSink, Status};
 //! use serde::{Deserialize, Serialize};
 //!
+//! # #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 //! #[derive(Serialize, Deserialize, Debug, PartialEq)]
 //! struct User { id: u64, name: String }
 //!
+//! # #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 //! #[derive(Deserialize)]
 //! struct NewUser { name: String }
 //!

@@ -185,6 +185,8 @@ fn the_body_limit_is_the_servers_and_the_routes() {
 }
 
 #[derive(Deserialize)]
+// Under the `openapi` feature a macro route needs its types\' schemas.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 struct Ticks {
     n: u32,
 }

@@ -9,17 +9,23 @@ use crate::{
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
+// Under the `openapi` feature a macro route needs its types\' schemas.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 struct NewUser {
     name: String,
 }
 
 #[derive(Serialize)]
+// Under the `openapi` feature a macro route needs its types\' schemas.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 struct User {
     id: u64,
     name: String,
 }
 
 #[derive(Deserialize)]
+// Under the `openapi` feature a macro route needs its types\' schemas.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 struct Ticks {
     n: Option<u32>,
 }
