@@ -35,7 +35,7 @@ use crate::extract::{
 };
 use crate::middleware::{Layer, Middleware, Next};
 use crate::respond::{render_error, Error, ErrorShape, ErrorShapeGuard, IntoResponse, Status};
-use crate::server::{Handler, IntoHandler, Method, Request, Response};
+use crate::server::{Handler, HeadVerdict, IntoHandler, Method, Request, Response};
 
 /// The type-erased function a route runs: extract, call, respond.
 pub(crate) type BoxedHandler =
@@ -1996,6 +1996,33 @@ impl Handler for RouterHandler {
         let matched = self.matcher.at(path).ok()?;
         let index = self.paths[*matched.value as usize].route_for(method)?;
         self.routes[index as usize].body_limit
+    }
+
+    /// A body goes to a route or a fallback, under its limit. Where
+    /// [`dispatch`](Self::dispatch) would answer from method and path
+    /// alone (404, 405, the automatic `OPTIONS`), the body is not wanted:
+    /// the server answers from the head (through the middleware, as
+    /// always) without reading it. Middleware cannot change a request's
+    /// method or path, so the verdict is the one dispatch reaches.
+    /// (415 for a body extractor's media type is not decided here: routes
+    /// do not record their extractors' media types, and an earlier
+    /// extractor may refuse first.)
+    fn check_head(&self, head: &Request) -> HeadVerdict {
+        let (method, path) = (head.method(), head.path());
+        if let Ok(matched) = self.matcher.at(path) {
+            return match self.paths[*matched.value as usize].route_for(method) {
+                Some(index) => HeadVerdict::ReadBody {
+                    limit: self.routes[index as usize].body_limit,
+                },
+                None => HeadVerdict::AnswerFromHead,
+            };
+        }
+        let has_fallback = self.fallback_matcher.at(path).is_ok() || self.root_fallback.is_some();
+        if has_fallback && !(path == "*" && method == Method::Options) {
+            HeadVerdict::ReadBody { limit: None }
+        } else {
+            HeadVerdict::AnswerFromHead
+        }
     }
 
     fn shutdown_started(&self) {

@@ -95,7 +95,7 @@ mod status;
 mod write;
 
 pub use codec::{parse_request, Incoming, Refusal};
-pub use handler::{panic_message, Handler, IntoHandler};
+pub use handler::{panic_message, Handler, HeadVerdict, IntoHandler};
 pub use limits::Limits;
 pub use pool::ThreadPool;
 pub use request::{Extensions, Method, Request, UnknownMethod, Version};

@@ -18,6 +18,7 @@ use polling::Event;
 
 use super::super::conn::{Conn, Expiry, Interest};
 use super::super::handler::Handler;
+use super::super::limits::PeerCounts;
 use super::super::registered::Registered;
 use super::{lock, Shared, ACCEPT_BACKOFF, LISTENER_KEY, SWEEP_EVERY};
 
@@ -38,6 +39,10 @@ pub(super) struct AcceptState {
     paused_until: Option<Instant>,
     /// The descriptor shortage was logged (once, not per accept).
     logged_shortage: bool,
+    /// Open connections per client address (`max_connections_per_peer`).
+    peers: PeerCounts,
+    /// A connection over `max_connections_per_peer` was logged (once).
+    logged_peer_bound: bool,
 }
 
 impl<H: Handler> Shared<H> {
@@ -134,6 +139,29 @@ impl<H: Handler> Shared<H> {
     /// Puts an accepted socket in the readiness set and parks its
     /// connection in a fresh slot.
     pub(super) fn register(&self, socket: TcpStream, peer: SocketAddr) {
+        // Over its address's bound, the connection is closed unanswered
+        // (dropping the socket): reading its request is the work the bound
+        // is there to save.
+        let peer_slot = match self.limits.max_connections_per_peer {
+            None => None,
+            Some(bound) => {
+                let mut accept = lock(&self.accept);
+                match accept.peers.take(peer.ip(), bound) {
+                    Some(slot) => Some(slot),
+                    None => {
+                        if !std::mem::replace(&mut accept.logged_peer_bound, true) {
+                            log::warn!(
+                                "{} has {bound} connections open, the per-client bound \
+                                 (max_connections_per_peer); further ones are closed at \
+                                 once (logged only this once)",
+                                peer.ip()
+                            );
+                        }
+                        return;
+                    }
+                }
+            }
+        };
         if socket.set_nonblocking(true).is_err() {
             return;
         }
@@ -153,11 +181,9 @@ impl<H: Handler> Shared<H> {
         let key = entry.key();
         match Registered::add(&self.poller, socket, Event::readable(key)) {
             Ok(socket) => {
-                entry.insert(Slot::Parked(Box::new(Conn::new(
-                    socket,
-                    peer,
-                    &self.limits,
-                ))));
+                let mut conn = Box::new(Conn::new(socket, peer, &self.limits));
+                conn.peer_slot = peer_slot;
+                entry.insert(Slot::Parked(conn));
             }
             Err((error, _)) => log::warn!("could not watch a new connection: {error}"),
         }
