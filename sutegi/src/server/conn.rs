@@ -673,3 +673,6 @@ fn write_some(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod hardening_tests;
