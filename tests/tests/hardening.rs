@@ -88,7 +88,10 @@ fn the_router_decides_from_the_head_which_bodies_it_wants() {
     // No route, or not this method: the body cannot change the answer.
     assert_eq!(verdict(Method::Post, "/nope"), HeadVerdict::AnswerFromHead);
     assert_eq!(verdict(Method::Put, "/items"), HeadVerdict::AnswerFromHead);
-    assert_eq!(verdict(Method::Options, "/items"), HeadVerdict::AnswerFromHead);
+    assert_eq!(
+        verdict(Method::Options, "/items"),
+        HeadVerdict::AnswerFromHead
+    );
     // A route's own limit is the verdict's; a fallback wants every body.
     let limited = Router::new()
         .route(sutegi::Route::new(&[Method::Put], "/big", || "ok").body_limit(64 << 20))
@@ -205,7 +208,10 @@ fn a_body_below_the_minimum_rate_gets_408_at_its_window_end() {
     }
     let cut_after = head_sent.elapsed();
     let text = String::from_utf8_lossy(&reply);
-    assert!(text.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{text}");
+    assert!(
+        text.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{text}"
+    );
     assert!(text.contains("Connection: close\r\n"), "{text}");
     // The window is 1 s and the sweep runs every few hundred ms.
     assert!(
@@ -230,14 +236,15 @@ fn a_body_at_the_minimum_rate_gets_through() {
         conn.send_ok(&[b'y'; 2000]);
     }
     let response = conn.response();
-    assert_eq!((response.status, response.text().as_str()), (200, "got 6000"));
+    assert_eq!(
+        (response.status, response.text().as_str()),
+        (200, "got 6000")
+    );
 }
 
 /// Whether the server closes `stream` without a byte of response.
 fn closed_unanswered(stream: &mut TcpStream) -> bool {
-    stream
-        .set_read_timeout(Some(CLOSE_TIMEOUT))
-        .unwrap();
+    stream.set_read_timeout(Some(CLOSE_TIMEOUT)).unwrap();
     let _ = stream.write_all(b"GET /items HTTP/1.1\r\nHost: t\r\n\r\n");
     let mut buf = [0u8; 64];
     match stream.read(&mut buf) {
@@ -301,7 +308,9 @@ fn control_bytes_and_non_token_names_never_reach_the_wire() {
     assert_eq!(response.status, 200);
     let names: Vec<&str> = response.headers.iter().map(|(n, _)| n.as_str()).collect();
     assert!(
-        !names.iter().any(|n| ["X-Esc", "X-Del", "X(bad)"].contains(n)),
+        !names
+            .iter()
+            .any(|n| ["X-Esc", "X-Del", "X(bad)"].contains(n)),
         "{names:?}"
     );
     assert_eq!(response.header("x-fine"), Some("tab\there"));
