@@ -59,8 +59,9 @@ use std::sync::{Arc, OnceLock};
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{json, Map, Value};
 
-use crate::router::{RouteKind, Router};
-use crate::server::{Method, Response};
+use crate::router::route::DescribedRoute;
+use crate::router::{PendingDescription, RouteKind, Router};
+use crate::server::{Method, Response, Status};
 
 pub use schemars::JsonSchema;
 
@@ -232,29 +233,12 @@ pub struct RouteDoc {
     pub describe: fn(&mut Operation),
 }
 
-/// A route's description as the route carries it: the macro's record and
-/// the tags its mounts gave it (outermost first).
-#[derive(Clone, Debug)]
-pub(crate) struct Description {
-    pub(crate) doc: &'static RouteDoc,
-    pub(crate) tags: Vec<String>,
-}
-
 impl std::fmt::Debug for RouteDoc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RouteDoc")
             .field("tool", &self.tool)
             .finish_non_exhaustive()
     }
-}
-
-/// A checked route as the description sees it, handed over by the router.
-pub(crate) struct DescribedRoute {
-    pub(crate) methods: Vec<Method>,
-    pub(crate) path: String,
-    pub(crate) name: String,
-    pub(crate) kind: RouteKind,
-    pub(crate) description: Description,
 }
 
 /// A route once described: its operation gathered, its doc split.
@@ -271,21 +255,24 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    fn new(route: DescribedRoute) -> Endpoint {
+    /// `None` for a record that is not a macro's `RouteDoc` (nothing else
+    /// makes one).
+    fn new(route: DescribedRoute) -> Option<Endpoint> {
+        let doc: &'static RouteDoc = route.description.doc.downcast_ref()?;
         let mut operation = Operation::new();
-        (route.description.doc.describe)(&mut operation);
-        let (summary, description) = split_doc(route.description.doc.doc);
-        Endpoint {
+        (doc.describe)(&mut operation);
+        let (summary, description) = split_doc(doc.doc);
+        Some(Endpoint {
             methods: route.methods,
             path: route.path,
             name: route.name,
             summary,
             description,
             tags: route.description.tags,
-            tool: route.description.doc.tool,
+            tool: doc.tool,
             stream: route.kind == RouteKind::Stream,
             operation,
-        }
+        })
     }
 }
 
@@ -357,12 +344,15 @@ impl std::fmt::Debug for Pending {
 
 /// Builds every document and tool list a router asked for, from its
 /// routes: called once by the router while it is checked.
-pub(crate) fn prepare(routes: Vec<DescribedRoute>, pending: &[Pending]) {
+fn prepare(routes: Vec<DescribedRoute>, pending: &[PendingDescription]) {
     if pending.is_empty() {
         return;
     }
-    let endpoints: Vec<Endpoint> = routes.into_iter().map(Endpoint::new).collect();
-    for item in pending {
+    let endpoints: Vec<Endpoint> = routes.into_iter().filter_map(Endpoint::new).collect();
+    for item in pending
+        .iter()
+        .filter_map(|item| item.downcast_ref::<Pending>())
+    {
         match item {
             Pending::Document { info, bytes } => {
                 let document = document::build(info, &endpoints);
@@ -400,10 +390,13 @@ impl Router {
     #[track_caller]
     pub fn openapi(mut self, path: &'static str, info: Info) -> Router {
         let bytes: Arc<OnceLock<Vec<u8>>> = Arc::new(OnceLock::new());
-        self.push_description(Pending::Document {
-            info,
-            bytes: bytes.clone(),
-        });
+        self.push_description(
+            Arc::new(Pending::Document {
+                info,
+                bytes: bytes.clone(),
+            }),
+            prepare,
+        );
         self.get(path, move || match bytes.get() {
             Some(bytes) => {
                 Response::with_body(200, bytes.clone()).header("Content-Type", "application/json")
@@ -433,15 +426,21 @@ impl Router {
     #[track_caller]
     pub fn mcp_allowing(mut self, path: &'static str, origins: &[&str]) -> Router {
         let tools: Arc<OnceLock<Vec<McpTool>>> = Arc::new(OnceLock::new());
-        self.push_description(Pending::Tools {
-            tools: tools.clone(),
-        });
+        self.push_description(
+            Arc::new(Pending::Tools {
+                tools: tools.clone(),
+            }),
+            prepare,
+        );
         let layer = mcp::layer(
             path,
             origins.iter().map(|o| (*o).to_owned()).collect(),
             tools,
         );
-        self.push_layer(layer)
+        // The layer answers `path` before routing; a route there tells the
+        // server, which decides from the head whether a body is wanted,
+        // that this path reads one (it never runs: the layer answers).
+        self.push_layer(layer).post(path, || Status::NOT_FOUND)
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::extract::{RequestContext, StateEntry};
 use crate::respond::{render_error, Error, ErrorShape, ErrorShapeGuard, Status};
-use crate::server::{Handler, Method, Request, Response};
+use crate::server::{Handler, HeadVerdict, Method, Request, Response};
 
 use super::error::UrlError;
 use super::fallback::CompiledFallbacks;
@@ -334,6 +334,33 @@ impl Handler for RouterHandler {
         let matched = self.matcher.at(path).ok()?;
         let index = self.paths[*matched.value as usize].route_for(method)?;
         self.routes[index as usize].body_limit
+    }
+
+    /// A body goes to a route or a fallback, under its limit. Where
+    /// routing would answer from method and path
+    /// alone (404, 405, the automatic `OPTIONS`), the body is not wanted:
+    /// the server answers from the head (through the layers, as always)
+    /// without reading it. A layer that answers a path of its own (the MCP
+    /// endpoint) registers a route there, so its body is read. (415 for a
+    /// body extractor's media type is not decided here: routes do not
+    /// record their extractors' media types, and an earlier extractor may
+    /// refuse first.)
+    fn check_head(&self, head: &Request) -> HeadVerdict {
+        let (method, path) = (head.method(), head.path());
+        if let Ok(matched) = self.matcher.at(path) {
+            return match self.paths[*matched.value as usize].route_for(method) {
+                Some(index) => HeadVerdict::ReadBody {
+                    limit: self.routes[index as usize].body_limit,
+                },
+                None => HeadVerdict::AnswerFromHead,
+            };
+        }
+        let has_fallback = self.fallbacks.matcher.at(path).is_ok() || self.fallbacks.root.is_some();
+        if has_fallback && !(path == "*" && method == Method::Options) {
+            HeadVerdict::ReadBody { limit: None }
+        } else {
+            HeadVerdict::AnswerFromHead
+        }
     }
 
     fn shutdown_started(&self) {

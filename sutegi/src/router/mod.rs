@@ -58,7 +58,10 @@
 //! - `fallback.rs`: fallbacks, declared, checked and compiled;
 //! - `dispatch.rs`: [`RouterHandler`], serving a checked router;
 //! - `build.rs`: checking a router and compiling it;
-//! - `mod.rs` (this file): the [`Router`] builder.
+//! - `mod.rs` (this file): the [`Router`] builder. It runs a little past
+//!   600 lines because every builder method users call is here with its
+//!   documentation and example, beside the hand-over to the `openapi`
+//!   feature.
 //!
 //! [matchit]: https://docs.rs/matchit
 
@@ -147,7 +150,7 @@ pub struct Router {
     print_routes: Option<fn(&RouterHandler)>,
     /// Documents and tool lists to build once the routes are checked.
     #[cfg(feature = "openapi")]
-    descriptions: Vec<crate::openapi::Pending>,
+    descriptions: Vec<PendingDescription>,
     /// Builds them: set by the first `openapi`/`mcp`, so a program that
     /// asks for neither does not link schema generation (as with
     /// `print_routes`).
@@ -411,9 +414,13 @@ impl Router {
     /// Asks for a document or a tool list to be built when the router is
     /// checked (the `openapi` feature).
     #[cfg(feature = "openapi")]
-    pub(crate) fn push_description(&mut self, pending: crate::openapi::Pending) {
+    pub(crate) fn push_description(
+        &mut self,
+        pending: PendingDescription,
+        describe: DescribeRoutes,
+    ) {
         self.descriptions.push(pending);
-        self.describe = Some(describe_routes);
+        self.describe = Some(describe);
     }
 
     /// Adds a middleware layer (outermost so far): what `Router::layer`
@@ -545,7 +552,7 @@ impl Router {
         } = self;
         #[cfg(feature = "openapi")]
         if let Some(describe) = describe {
-            describe(&routes, &descriptions);
+            describe_routes(&routes, &descriptions, describe);
         }
         let parts = RouterParts {
             routes,
@@ -599,19 +606,20 @@ fn print_route_table(handler: &RouterHandler) {
     let _ = io::Write::write_all(&mut io::stderr().lock(), table.as_bytes());
 }
 
-/// What builds a router's documents and tool lists from its routes.
+/// What builds a router's documents and tool lists from its routes (set by
+/// the `openapi` module, which knows what the pending items are).
 #[cfg(feature = "openapi")]
-type DescribeRoutes = fn(&[Route], &[crate::openapi::Pending]);
+pub(crate) type DescribeRoutes = fn(Vec<route::DescribedRoute>, &[PendingDescription]);
 
 /// Hands the described routes, with their full paths, to the description
 /// (the `openapi` feature), once, while the router is checked.
 #[cfg(feature = "openapi")]
-fn describe_routes(routes: &[Route], pending: &[crate::openapi::Pending]) {
+fn describe_routes(routes: &[Route], pending: &[PendingDescription], describe: DescribeRoutes) {
     let described = routes
         .iter()
         .filter_map(|route| {
             let description = route.description.clone()?;
-            Some(crate::openapi::DescribedRoute {
+            Some(route::DescribedRoute {
                 methods: route.methods.iter().collect(),
                 path: route.path.to_string(),
                 name: route.name.to_string(),
@@ -620,5 +628,11 @@ fn describe_routes(routes: &[Route], pending: &[crate::openapi::Pending]) {
             })
         })
         .collect();
-    crate::openapi::prepare(described, pending);
+    describe(described, pending);
 }
+
+/// A document or tool list to build once the routes are checked, held
+/// without naming its type (the `openapi` module's), for the same reason
+/// as [`RouteDescription`](route::RouteDescription).
+#[cfg(feature = "openapi")]
+pub(crate) type PendingDescription = std::sync::Arc<dyn std::any::Any + Send + Sync>;

@@ -232,7 +232,40 @@ pub struct Route {
     pub(super) layers: Vec<Layer>,
     /// What the route macro said about the route, for self-description.
     #[cfg(feature = "openapi")]
-    pub(crate) description: Option<crate::openapi::Description>,
+    pub(crate) description: Option<RouteDescription>,
+}
+
+/// A checked route as self-description sees it (the `openapi` feature),
+/// handed over by the router once its routes are known.
+#[cfg(feature = "openapi")]
+pub(crate) struct DescribedRoute {
+    pub(crate) methods: Vec<crate::server::Method>,
+    pub(crate) path: String,
+    pub(crate) name: String,
+    pub(crate) kind: RouteKind,
+    pub(crate) description: RouteDescription,
+}
+
+/// A route macro's record for self-description (the `openapi` feature),
+/// held without naming its type: the router only carries it and adds the
+/// tags its mounts give; the `openapi` module reads it. (Naming it here
+/// would make the router and its add-on import each other.)
+#[cfg(feature = "openapi")]
+#[derive(Clone)]
+pub(crate) struct RouteDescription {
+    /// The macro's `RouteDoc`, read back by the `openapi` module.
+    pub(crate) doc: &'static (dyn std::any::Any + Send + Sync),
+    /// The mounts' prefixes, outermost first.
+    pub(crate) tags: Vec<String>,
+}
+
+#[cfg(feature = "openapi")]
+impl std::fmt::Debug for RouteDescription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteDescription")
+            .field("tags", &self.tags)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Route {
@@ -339,8 +372,8 @@ impl Route {
     /// feature). Not for hand-written code.
     #[doc(hidden)]
     #[cfg(feature = "openapi")]
-    pub fn __describe(mut self, doc: &'static crate::openapi::RouteDoc) -> Route {
-        self.description = Some(crate::openapi::Description {
+    pub fn __describe(mut self, doc: &'static (dyn std::any::Any + Send + Sync)) -> Route {
+        self.description = Some(RouteDescription {
             doc,
             tags: Vec::new(),
         });

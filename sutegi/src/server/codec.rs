@@ -9,6 +9,7 @@
 use std::io::{self, BufRead};
 use std::net::{Ipv4Addr, SocketAddr};
 
+use super::handler::HeadVerdict;
 use super::limits::Limits;
 use super::request::{Method, Request};
 
@@ -171,6 +172,11 @@ pub(crate) enum Outcome {
     NeedMore,
     /// A complete request.
     Request(Request),
+    /// The head of a request whose body the handler does not want (see
+    /// [`HeadVerdict::AnswerFromHead`]); its body is not read. The decoder
+    /// is left inside no request: the connection must close after the
+    /// answer, since the unread body would be taken for the next request.
+    AnswerFromHead(Request),
 }
 
 enum DecodeState {
@@ -227,6 +233,17 @@ impl RequestDecoder {
         self.refused_head.take().map(|head| *head)
     }
 
+    /// Body bytes received so far for the request being read (de-chunked),
+    /// or 0 between requests: what the minimum body rate is measured on.
+    pub(crate) fn body_received(&self) -> u64 {
+        match &self.state {
+            DecodeState::Head { .. } => 0,
+            DecodeState::Sized { request, .. } | DecodeState::Chunked { request, .. } => {
+                request.body.len() as u64
+            }
+        }
+    }
+
     /// Takes the "send `100 Continue` now" signal.
     pub(crate) fn take_continue(&mut self) -> bool {
         std::mem::take(&mut self.continue_wanted)
@@ -239,6 +256,21 @@ impl RequestDecoder {
         input: &[u8],
         limits: &Limits,
         body_limit: &dyn Fn(Method, &str) -> Option<u64>,
+    ) -> Result<Step, Refusal> {
+        let check_head = |head: &Request| HeadVerdict::ReadBody {
+            limit: body_limit(head.method, head.path()),
+        };
+        self.feed_judged(input, limits, &check_head)
+    }
+
+    /// [`feed`](Self::feed), with the handler's verdict on each head that
+    /// declares a body: its limit, or [`Outcome::AnswerFromHead`] for a
+    /// body nobody wants that has not fully arrived.
+    pub(crate) fn feed_judged(
+        &mut self,
+        input: &[u8],
+        limits: &Limits,
+        check_head: &dyn Fn(&Request) -> HeadVerdict,
     ) -> Result<Step, Refusal> {
         let mut consumed = 0;
         loop {
@@ -275,9 +307,32 @@ impl RequestDecoder {
                         return Err(Refusal::ExpectationFailed);
                     }
                     let expects_continue = framing.expect_continue;
-                    // Asked only when there is a body to bound.
-                    let limit = || {
-                        body_limit(request.method, request.path()).unwrap_or(limits.max_body_bytes)
+                    // Asked only when there is a body to bound. A body
+                    // nobody wants is left unread unless it is all here
+                    // already (then reading it costs nothing and the
+                    // connection can be kept).
+                    let body_here = (rest.len() - head_len) as u64;
+                    let limit = match framing.body {
+                        BodyFraming::None | BodyFraming::Sized(0) => limits.max_body_bytes,
+                        BodyFraming::Sized(_) | BodyFraming::Chunked => {
+                            match check_head(&request) {
+                                HeadVerdict::ReadBody { limit } => {
+                                    limit.unwrap_or(limits.max_body_bytes)
+                                }
+                                HeadVerdict::AnswerFromHead => match framing.body {
+                                    BodyFraming::Sized(length) if length <= body_here => {
+                                        limits.max_body_bytes
+                                    }
+                                    _ => {
+                                        self.state = DecodeState::Head { scanned: 0 };
+                                        return Ok(Step {
+                                            consumed,
+                                            outcome: Outcome::AnswerFromHead(request),
+                                        });
+                                    }
+                                },
+                            }
+                        }
                     };
                     match framing.body {
                         BodyFraming::None => {
@@ -288,7 +343,7 @@ impl RequestDecoder {
                             });
                         }
                         BodyFraming::Sized(length) => {
-                            if length > limit() {
+                            if length > limit {
                                 self.refused_head = Some(Box::new(request));
                                 return Err(Refusal::BodyTooLarge);
                             }
@@ -304,7 +359,7 @@ impl RequestDecoder {
                             };
                         }
                         BodyFraming::Chunked => {
-                            let chunks = ChunkedDecoder::new(limit());
+                            let chunks = ChunkedDecoder::new(limit);
                             self.state = DecodeState::Chunked {
                                 request: Box::new(request),
                                 chunks,

@@ -15,11 +15,12 @@
 use std::borrow::Cow;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use super::codec::{Outcome, Refusal, RequestDecoder};
-use super::handler::{handle_or_500, safe_refuse, Handler};
-use super::limits::Limits;
+use super::handler::{handle_or_500, safe_refuse, Handler, HeadVerdict};
+use super::limits::{Limits, PeerSlot};
 use super::registered::Registered;
 use super::request::{Method, Request, Version};
 use super::response::{Body, HeaderText, Producer, Response};
@@ -98,7 +99,8 @@ pub(crate) enum Wait {
     Idle,
     /// A request head is arriving: the head deadline, from its first byte.
     Head,
-    /// A body is arriving: it must progress every `body_timeout`.
+    /// A body is arriving: it must progress every `body_timeout`, and meet
+    /// each window's share of `min_body_rate`.
     Body,
     /// The client is not taking the response fast enough: `write_timeout`.
     Writing,
@@ -135,6 +137,12 @@ pub(crate) struct Conn {
     pending: Vec<u8>,
     outbox: Option<Box<Outbox>>,
     served: usize,
+    /// While a body arrives: when its current rate window began, and the
+    /// body bytes received by then.
+    body_window: Option<(Instant, u64)>,
+    /// This connection's place in its peer's count, if the count is
+    /// bounded; dropping the connection frees it.
+    pub(crate) peer_slot: Option<PeerSlot>,
     pub(crate) wait: Wait,
     pub(crate) deadline: Instant,
     /// The last turn read the socket until it had nothing more (a read
@@ -222,6 +230,8 @@ impl Conn {
             pending: Vec::new(),
             outbox: None,
             served: 0,
+            body_window: None,
+            peer_slot: None,
             wait: Wait::New,
             deadline: Instant::now() + limits.idle_timeout,
             drained: false,
@@ -249,11 +259,34 @@ impl Conn {
             // The head deadline runs from the head's first byte.
             Wait::Head if self.wait == Wait::Head => self.deadline,
             Wait::Head => now + limits.head_timeout,
-            Wait::Body => now + limits.body_timeout,
+            Wait::Body => self.body_deadline(now, limits),
             Wait::Writing => now + limits.write_timeout,
             Wait::Lingering => now + LINGER,
         };
         self.wait = wait;
+    }
+
+    /// The deadline of a body in progress: the next `body_timeout` for
+    /// progress, but no later than the end of the current rate window. A
+    /// window whose quota (`min_body_rate × body_rate_window` bytes) is met
+    /// ends early and the next one starts, so passing this deadline always
+    /// means the body stalled or fell below the rate.
+    fn body_deadline(&mut self, now: Instant, limits: &Limits) -> Instant {
+        let progress = now + limits.body_timeout;
+        if limits.min_body_rate == 0 {
+            return progress;
+        }
+        let received = self.decoder.body_received();
+        let quota =
+            ((limits.min_body_rate as f64 * limits.body_rate_window.as_secs_f64()) as u64).max(1);
+        let window = match self.body_window {
+            Some((start, at_start)) if received.saturating_sub(at_start) < quota => {
+                (start, at_start)
+            }
+            _ => (now, received),
+        };
+        self.body_window = Some(window);
+        progress.min(window.0 + limits.body_rate_window)
     }
 
     /// Gives a connection that has sent nothing a short grace to send its
@@ -328,7 +361,13 @@ impl Conn {
                     }
                     // Answered in full: the connection is between requests
                     // again, under the idle deadline, not the write one.
-                    self.wait_for(Wait::Idle, turn.limits);
+                    // (Unless what went out was a `100 Continue`: then the
+                    // body is next.)
+                    if self.decoder.in_head() {
+                        self.wait_for(Wait::Idle, turn.limits);
+                    } else {
+                        self.wait_for(Wait::Body, turn.limits);
+                    }
                 }
                 Ok(false) => return Placement::Park(self, Interest::Write),
                 Err(_) => return Placement::Close(self),
@@ -447,19 +486,25 @@ impl Conn {
     ) -> Result<Box<Self>, Placement> {
         loop {
             let handler = turn.handler;
-            let body_limit = |method: Method, path: &str| handler.body_limit(method, path);
-            let step = match self
-                .decoder
-                .feed(turn.scratch.filled(), turn.limits, &body_limit)
-            {
-                Ok(step) => step,
-                Err(refusal) => return Err(self.refuse_and_close(turn, refusal)),
+            // A verdict that panics reads the body as if none were given;
+            // `handle` will meet the same bug and answer 500.
+            let check_head = |head: &Request| {
+                catch_unwind(AssertUnwindSafe(|| handler.check_head(head)))
+                    .unwrap_or(HeadVerdict::ReadBody { limit: None })
             };
+            let step =
+                match self
+                    .decoder
+                    .feed_judged(turn.scratch.filled(), turn.limits, &check_head)
+                {
+                    Ok(step) => step,
+                    Err(refusal) => return Err(self.refuse_and_close(turn, refusal)),
+                };
             turn.scratch.consume(step.consumed);
             if self.decoder.take_continue() {
-                // Best effort: a client that cannot take 25 bytes now will
-                // send its body anyway after its own timeout.
-                let _ = (&*self.socket).write(b"HTTP/1.1 100 Continue\r\n\r\n");
+                // The decoder asks only when the head was the last byte
+                // here, so nothing is left in the scratch buffer.
+                self = self.send_continue(turn)?;
             }
             match step.outcome {
                 Outcome::NeedMore => {
@@ -483,20 +528,36 @@ impl Conn {
                         self.pending = turn.scratch.filled().to_vec();
                         turn.scratch.clear();
                     }
-                    self = self.answer(turn, request)?;
+                    self.body_window = None;
+                    self = self.answer(turn, request, false)?;
                     turn.scratch.extend_from_slice(&self.pending);
                     self.pending = Vec::new();
+                }
+                Outcome::AnswerFromHead(request) => {
+                    // The body (maybe megabytes, maybe never sent after a
+                    // refused `100-continue`) is not read: the answer goes
+                    // out now and the connection closes, lingering briefly
+                    // so the client reads the answer rather than a reset.
+                    self.served += 1;
+                    turn.scratch.clear();
+                    self.body_window = None;
+                    return match self.answer(turn, request, true) {
+                        Ok(conn) => Err(conn.linger(turn.limits)),
+                        Err(next) => Err(next),
+                    };
                 }
             }
         }
     }
 
     /// Calls the handler and writes its answer. `Ok` means the connection
-    /// reads on; `Err` carries where it goes instead.
+    /// reads on; `Err` carries where it goes instead. `body_unread`: the
+    /// request's body was left on the wire, so the connection must close.
     fn answer<H: Handler>(
         self: Box<Self>,
         turn: &mut Turn<'_, H>,
         request: Request,
+        body_unread: bool,
     ) -> Result<Box<Self>, Placement> {
         let head_only = request.method() == Method::Head;
         let version = request.version();
@@ -505,7 +566,7 @@ impl Conn {
             && self.served < turn.limits.max_requests_per_connection;
         let handler = turn.handler;
         let response = handle_or_500(handler, request);
-        let keep_alive = asked_keep_alive && !(turn.closing)();
+        let keep_alive = asked_keep_alive && !(turn.closing)() && !body_unread;
         let framing = ResponseFraming {
             version,
             head_only,
@@ -555,6 +616,37 @@ impl Conn {
         }
         self.wait_for(Wait::Idle, turn.limits);
         Ok(self)
+    }
+
+    /// Writes `100 Continue` like any response bytes: what the socket does
+    /// not take now waits in the outbox, and the connection waits to write
+    /// it before it reads the body, so the interim response is never cut.
+    fn send_continue<H>(
+        mut self: Box<Self>,
+        turn: &mut Turn<'_, H>,
+    ) -> Result<Box<Self>, Placement> {
+        const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+        match write_some(&self.socket, CONTINUE, &[], 0) {
+            Ok(sent) if sent == CONTINUE.len() => Ok(self),
+            Ok(sent) => {
+                if !turn.scratch.is_empty() {
+                    self.pending = turn.scratch.filled().to_vec();
+                    turn.scratch.clear();
+                }
+                self.outbox = Some(Box::new(Outbox {
+                    head: CONTINUE.to_vec(),
+                    body: Cow::Borrowed(&b""[..]),
+                    sent,
+                    then_close: false,
+                }));
+                self.wait_for(Wait::Writing, turn.limits);
+                Err(Placement::Park(self, Interest::Write))
+            }
+            Err(_) => {
+                let _ = self.socket.shutdown(Shutdown::Both);
+                Err(Placement::Close(self))
+            }
+        }
     }
 
     /// Encodes and writes a response without blocking; what the socket does
@@ -684,3 +776,6 @@ fn write_some(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod hardening_tests;

@@ -75,7 +75,11 @@
 //! connection to end a stream on HTTP/1.0, and adds `Date` and
 //! `Connection`. Framing headers a handler set are dropped, so a response
 //! carries exactly one framing. `HEAD`, 1xx, 204 and 304 responses carry no
-//! body; their streams are not run.
+//! body; their streams are not run. A header field whose name is not a
+//! token or whose value holds a control byte other than tab is dropped
+//! (the first one logged), so a handler cannot inject a field or a line.
+//! `100 Continue` goes through the same outbox as every response, so a
+//! full send buffer delays it but never cuts it.
 //!
 //! On the request side the codec follows RFC 9112 against smuggling:
 //! `Transfer-Encoding` whose last coding is not `chunked`, `chunked` twice,
@@ -91,8 +95,15 @@
 //! slow). When several are crossed, the first met while reading wins (a
 //! 20 KiB target is a 414, not a 431). The head deadline runs from the
 //! head's first byte; a connection that has sent nothing since it opened or
-//! since its last response is idle, not slow. At `max_connections` the
-//! server stops accepting until one closes; out of file descriptors, it
+//! since its last response is idle, not slow. A body must progress every
+//! `body_timeout` and keep to `min_body_rate` over each `body_rate_window`,
+//! so a trickle cannot hold a connection forever. Before a body is read
+//! the handler judges the head ([`Handler::check_head`]): a body nobody
+//! wants (a router's 404 or 405) is not read; the answer goes out at once,
+//! instead of `100 Continue` if one was asked for, and the connection
+//! closes. At `max_connections_per_peer` (off by default) a client
+//! address's further connections are closed as they are accepted. At
+//! `max_connections` the server stops accepting until one closes; out of file descriptors, it
 //! pauses accepting briefly and logs once, never spinning. A client that
 //! takes nothing of its response for `write_timeout` is dropped. A
 //! handler's panic is a 500 whose body says nothing of it (the message goes
@@ -145,7 +156,7 @@ mod status;
 mod write;
 
 pub use codec::{parse_request, Incoming, Refusal};
-pub use handler::{panic_message, Handler, IntoHandler};
+pub use handler::{panic_message, Handler, HeadVerdict, IntoHandler};
 pub use limits::Limits;
 pub use pool::ThreadPool;
 pub use request::{Extensions, Method, Request, UnknownMethod, Version};

@@ -376,10 +376,15 @@ impl TestRequest<'_> {
         // refusals (414, 413 against the route's body limit, 431, …) are the
         // ones a real server would answer with, rendered by the handler.
         let mut decoder = RequestDecoder::new(peer);
-        let body_limit = |method: Method, path: &str| handler.body_limit(method, path);
-        let response = match decoder.feed(&wire, &client.limits, &body_limit) {
+        let check_head = |head: &crate::server::Request| handler.check_head(head);
+        let response = match decoder.feed_judged(&wire, &client.limits, &check_head) {
             Ok(step) => match step.outcome {
-                Outcome::Request(request) => handle_or_500(handler, request),
+                // A body the handler does not want (a chunked one to a
+                // path with no route) is answered from the head, as the
+                // server would.
+                Outcome::Request(request) | Outcome::AnswerFromHead(request) => {
+                    handle_or_500(handler, request)
+                }
                 Outcome::NeedMore => panic!(
                     "the request is incomplete (a `Content-Length` longer than the body, or \
                      an unfinished chunked body): {self:?}"

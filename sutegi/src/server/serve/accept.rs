@@ -15,6 +15,7 @@ use polling::{Event, Events, PollMode, Poller};
 
 use super::super::conn::{Conn, Interest};
 use super::super::handler::Handler;
+use super::super::limits::PeerCounts;
 use super::super::registered::Registered;
 use super::slots::{Entry, Slot};
 use super::{lock, Shared, ACCEPT_BACKOFF};
@@ -31,6 +32,10 @@ pub(super) struct Acceptor {
     pub(super) at_capacity: AtomicBool,
     /// Shutdown asks the acceptor to take the backlog and close the listener.
     pub(super) close: AtomicBool,
+    /// Open connections per client address (`max_connections_per_peer`).
+    peers: PeerCounts,
+    /// A connection over `max_connections_per_peer` was logged (once).
+    logged_peer_bound: AtomicBool,
 }
 
 impl Acceptor {
@@ -39,6 +44,8 @@ impl Acceptor {
             poller: Arc::new(Poller::new()?),
             at_capacity: AtomicBool::new(false),
             close: AtomicBool::new(false),
+            peers: PeerCounts::default(),
+            logged_peer_bound: AtomicBool::new(false),
         })
     }
 }
@@ -135,6 +142,30 @@ impl<H: Handler> Shared<H> {
     /// Puts an accepted socket in the next seat's readiness set and parks
     /// its connection there.
     pub(super) fn register(&self, socket: TcpStream, peer: SocketAddr) {
+        // Over its address's bound, the connection is closed unanswered
+        // (dropping the socket): reading its request is the work the bound
+        // is there to save.
+        let peer_slot = match self.limits.max_connections_per_peer {
+            None => None,
+            Some(bound) => match self.acceptor.peers.take(peer.ip(), bound) {
+                Some(slot) => Some(slot),
+                None => {
+                    if !self
+                        .acceptor
+                        .logged_peer_bound
+                        .swap(true, Ordering::Relaxed)
+                    {
+                        log::warn!(
+                            "{} has {bound} connections open, the per-client bound \
+                             (max_connections_per_peer); further ones are closed at \
+                             once (logged only this once)",
+                            peer.ip()
+                        );
+                    }
+                    return;
+                }
+            },
+        };
         if socket.set_nonblocking(true).is_err() {
             return;
         }
@@ -159,8 +190,10 @@ impl<H: Handler> Shared<H> {
         // reports it at once.
         match Registered::add(&seat.poller, socket, Event::readable(key), PollMode::Edge) {
             Ok(socket) => {
+                let mut conn = Box::new(Conn::new(socket, peer, &self.limits));
+                conn.peer_slot = peer_slot;
                 entry.insert(Entry {
-                    slot: Slot::Parked(Box::new(Conn::new(socket, peer, &self.limits))),
+                    slot: Slot::Parked(conn),
                     armed: Interest::Read,
                 });
                 self.open.fetch_add(1, Ordering::SeqCst);
