@@ -5,34 +5,15 @@
 //! socket will not take at once.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use super::tests::until_readable;
 use super::*;
 
 /// A server-side connection and the client end of its socket.
 fn pair(limits: &Limits) -> (Box<Conn>, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-    let (server, peer) = listener.accept().unwrap();
-    server.set_nonblocking(true).unwrap();
-    client
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let conn = Conn::new(Registered::unwatched(server), peer, limits);
-    (Box::new(conn), client)
-}
-
-/// Waits (bounded) until the server side has bytes to read.
-fn until_readable(conn: &Conn) {
-    let started = Instant::now();
-    while conn.socket.peek(&mut [0u8; 1]).map_or(true, |n| n == 0) {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "no bytes arrived"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    super::tests::pair_with(limits)
 }
 
 /// Answers `/up` with the body's length; wants no body anywhere else.
