@@ -6,53 +6,12 @@
 mod common;
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{Api, Conn, CLOSE_TIMEOUT};
+use common::{Api, Conn, Running, CLOSE_TIMEOUT};
 use sutegi::server::HeadVerdict;
-use sutegi::{Bytes, Handler, Limits, Method, Request, Response, Router, Server};
-
-/// A server on a thread, stopped when dropped.
-struct Running {
-    addr: SocketAddr,
-    flag: Arc<AtomicBool>,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
-}
-
-impl Running {
-    fn start(limits: Limits) -> Running {
-        let server = Server::bind("127.0.0.1:0")
-            .unwrap()
-            .limits(limits)
-            .workers(2);
-        let addr = server.local_addr().unwrap();
-        let flag = Arc::new(AtomicBool::new(false));
-        let stop = Arc::clone(&flag);
-        let thread = std::thread::spawn(move || server.serve_until(app(), &stop));
-        Running {
-            addr,
-            flag,
-            thread: Some(thread),
-        }
-    }
-
-    fn connect(&self) -> Conn {
-        Conn::open(self.addr)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.flag.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
+use sutegi::{Bytes, Handler, Limits, Method, Request, Response, Router};
 
 /// An upload route, a listing, and handlers writing what must not go out.
 fn app() -> Router {
@@ -138,7 +97,7 @@ fn examples_api_answers_a_404_and_a_405_without_reading_a_large_body() {
 
 #[test]
 fn expect_continue_to_a_missing_path_gets_the_404_not_100() {
-    let running = Running::start(Limits::default());
+    let running = Running::start(Limits::default(), app());
     let mut conn = running.connect();
     conn.send_ok(
         b"POST /nope HTTP/1.1\r\nHost: t\r\nContent-Length: 9000000\r\n\
@@ -153,7 +112,7 @@ fn expect_continue_to_a_missing_path_gets_the_404_not_100() {
 
 #[test]
 fn expect_continue_to_a_route_gets_100_then_the_answer_on_the_same_connection() {
-    let running = Running::start(Limits::default());
+    let running = Running::start(Limits::default(), app());
     let mut conn = running.connect();
     conn.send_ok(
         b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\
@@ -184,7 +143,7 @@ fn a_body_below_the_minimum_rate_gets_408_at_its_window_end() {
         body_rate_window: Duration::from_secs(1),
         ..Limits::default()
     };
-    let running = Running::start(limits);
+    let running = Running::start(limits, app());
     let mut stream = TcpStream::connect(running.addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_millis(100)))
@@ -227,7 +186,7 @@ fn a_body_at_the_minimum_rate_gets_through() {
         body_rate_window: Duration::from_millis(500),
         ..Limits::default()
     };
-    let running = Running::start(limits);
+    let running = Running::start(limits, app());
     let mut conn = running.connect();
     conn.send_ok(b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 6000\r\n\r\n");
     // 2,000 bytes every 300 ms: above the rate in every window.
@@ -260,7 +219,7 @@ fn connections_over_the_per_peer_bound_are_closed_at_accept() {
         max_connections_per_peer: Some(2),
         ..Limits::default()
     };
-    let running = Running::start(limits);
+    let running = Running::start(limits, app());
     let mut open: Vec<Conn> = (0..2).map(|_| running.connect()).collect();
     for conn in &mut open {
         conn.send_ok(b"GET /items HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -291,7 +250,7 @@ fn connections_over_the_per_peer_bound_are_closed_at_accept() {
         std::thread::sleep(Duration::from_millis(50));
     }
     // The bound is off by default.
-    let unbounded = Running::start(Limits::default());
+    let unbounded = Running::start(Limits::default(), app());
     let mut many: Vec<Conn> = (0..5).map(|_| unbounded.connect()).collect();
     for conn in &mut many {
         conn.send_ok(b"GET /items HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -301,7 +260,7 @@ fn connections_over_the_per_peer_bound_are_closed_at_accept() {
 
 #[test]
 fn control_bytes_and_non_token_names_never_reach_the_wire() {
-    let running = Running::start(Limits::default());
+    let running = Running::start(Limits::default(), app());
     let mut conn = running.connect();
     conn.send_ok(b"GET /bad-header HTTP/1.1\r\nHost: t\r\n\r\n");
     let response = conn.response();
@@ -319,7 +278,7 @@ fn control_bytes_and_non_token_names_never_reach_the_wire() {
 
 #[test]
 fn a_204_and_a_304_carry_no_body_on_the_wire() {
-    let running = Running::start(Limits::default());
+    let running = Running::start(Limits::default(), app());
     let mut conn = running.connect();
     for path in ["/no-content", "/not-modified"] {
         conn.send_ok(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
