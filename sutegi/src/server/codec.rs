@@ -128,12 +128,21 @@ pub fn parse_request<R: BufRead>(reader: &mut R, limits: &Limits) -> io::Result<
             });
         }
         let (step, unconsumed) = if spanning.is_empty() {
-            let step = match decoder.feed(available, limits, &no_override) {
-                Ok(step) => step,
+            match decoder.feed(available, limits, &no_override) {
                 Err(refusal) => return Ok(Some(Incoming::Refused(refusal))),
-            };
-            spanning.extend_from_slice(&available[step.consumed..]);
-            (step.outcome, read - step.consumed)
+                // The fast path: the whole request was in this read.
+                Ok(Step {
+                    consumed,
+                    outcome: Outcome::Request(request),
+                }) => {
+                    reader.consume(consumed);
+                    return Ok(Some(Incoming::Request(request)));
+                }
+                Ok(step) => {
+                    spanning.extend_from_slice(&available[step.consumed..]);
+                    (step.outcome, read - step.consumed)
+                }
+            }
         } else {
             spanning.extend_from_slice(available);
             let step = match decoder.feed(&spanning, limits, &no_override) {

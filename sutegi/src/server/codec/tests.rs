@@ -7,6 +7,7 @@ use crate::server::request::Version;
 use proptest::prelude::*;
 
 mod chunked;
+mod fast_paths;
 mod front_door;
 
 /// Feeds `bytes` in one piece and returns the request or the refusal.
