@@ -30,7 +30,7 @@ it arrives, and the reds and oranges are left.";
 /// Time between two tokens, as a model's generation speed.
 const TOKEN_DELAY: Duration = Duration::from_millis(40);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Prompt {
     prompt: String,
 }

@@ -144,6 +144,14 @@ pub struct RouteAttr {
     pub methods: Vec<Method>,
     /// `body_limit = ".."` in bytes.
     pub body_limit: Option<u64>,
+    /// `tool`: the route is an MCP tool (sutegi's `openapi` feature).
+    // Accepted with or without the feature, so code carrying it compiles
+    // either way; only the description reads it.
+    #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
+    pub tool: bool,
+    /// `hidden`: the route is left out of the API's description.
+    #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
+    pub hidden: bool,
 }
 
 impl RouteAttr {
@@ -208,6 +216,12 @@ impl RouteAttr {
                         "a WebSocket opens with a GET request: #[ws] takes no `method`",
                     ));
                 }
+                if args.tool {
+                    errors.push(syn::Error::new(
+                        path_lit.span(),
+                        "a WebSocket route cannot be an MCP tool: a tool call is one request and one answer",
+                    ));
+                }
                 methods = vec![Method::Get];
             }
         }
@@ -232,6 +246,8 @@ impl RouteAttr {
             path,
             methods,
             body_limit,
+            tool: args.tool,
+            hidden: args.hidden,
         })
     }
 }
@@ -241,6 +257,8 @@ struct RawArgs {
     path: Option<LitStr>,
     methods: Vec<LitStr>,
     body_limit: Option<Expr>,
+    tool: bool,
+    hidden: bool,
 }
 
 impl RawArgs {
@@ -249,6 +267,8 @@ impl RawArgs {
             path: None,
             methods: Vec::new(),
             body_limit: None,
+            tool: false,
+            hidden: false,
         };
         if input.peek(LitStr) {
             args.path = Some(input.parse()?);
@@ -266,6 +286,25 @@ impl RawArgs {
                         "the path comes first, before `method = ..` and `body_limit = ..`"
                     };
                     return Err(syn::Error::new(lit.span(), message));
+                }
+                Arg::Flag(flag) => {
+                    let slot = match flag.to_string().as_str() {
+                        "tool" => &mut args.tool,
+                        "hidden" => &mut args.hidden,
+                        other => {
+                            return Err(syn::Error::new(
+                                flag.span(),
+                                format!("unknown option `{other}`: a route takes `tool` (an MCP tool) and `hidden` (left out of the API's description)"),
+                            ))
+                        }
+                    };
+                    if *slot {
+                        return Err(syn::Error::new(
+                            flag.span(),
+                            format!("`{flag}` is given twice"),
+                        ));
+                    }
+                    *slot = true;
                 }
                 Arg::NameValue(pair) => {
                     let name = pair
@@ -310,6 +349,8 @@ impl RawArgs {
 
 enum Arg {
     Path(LitStr),
+    /// `tool`, `hidden`.
+    Flag(syn::Ident),
     NameValue(Box<MetaNameValue>),
 }
 
@@ -317,6 +358,15 @@ impl Parse for Arg {
     fn parse(input: ParseStream<'_>) -> syn::Result<Arg> {
         if input.peek(LitStr) {
             return input.parse().map(Arg::Path);
+        }
+        if input.peek(syn::Ident)
+            && (input.peek2(Token![,])
+                || input
+                    .cursor()
+                    .token_tree()
+                    .is_some_and(|(_, rest)| rest.eof()))
+        {
+            return input.parse().map(Arg::Flag);
         }
         let lookahead_span = input.span();
         input
@@ -504,6 +554,7 @@ mod tests {
                 quote!("/x", methods = "POST"),
                 "`method` and `body_limit`",
             ),
+            (AttrKind::Ws, quote!("/x", tool), "cannot be an MCP tool"),
         ];
         for (kind, tokens, expected) in table {
             let message = error(*kind, tokens.clone());
@@ -535,6 +586,17 @@ mod tests {
         for (text, bytes) in table {
             assert_eq!(parse_size(text).ok(), *bytes, "{text:?}");
         }
+    }
+
+    #[test]
+    fn description_flags() {
+        let get = AttrKind::Fixed(Method::Get);
+        let attr = parse(get, quote!("/x", tool, body_limit = 1)).unwrap();
+        assert!(attr.tool && !attr.hidden);
+        let attr = parse(get, quote!("/x", hidden)).unwrap();
+        assert!(attr.hidden && !attr.tool);
+        assert!(error(get, quote!("/x", tools)).contains("unknown option `tools`"));
+        assert!(error(get, quote!("/x", tool, tool)).contains("twice"));
     }
 
     #[test]

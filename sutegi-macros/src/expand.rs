@@ -44,6 +44,10 @@ pub fn expand(attr: &RouteAttr, handler: &Handler) -> TokenStream {
     );
     let path_builder = path_builder(attr, handler);
     let route_info = route_info(attr, handler);
+    let route = quote!(::sutegi::Route::__from_macro(#route_info));
+    // Under sutegi's `openapi` feature the route also says what it is.
+    #[cfg(feature = "openapi")]
+    let route = crate::describe::describe(attr, handler, route);
     let body_checks = body_checks(handler, &cfgs);
 
     quote! {
@@ -63,7 +67,7 @@ pub fn expand(attr: &RouteAttr, handler: &Handler) -> TokenStream {
         #cfgs
         impl ::sutegi::__private::RouteSource for #name {
             fn into_route(self) -> ::sutegi::Route {
-                ::sutegi::Route::__from_macro(#route_info)
+                #route
             }
         }
 
@@ -143,7 +147,10 @@ fn route_info(attr: &RouteAttr, handler: &Handler) -> TokenStream {
         .filter(|a| a.kind == ArgKind::Extractor)
         .map(|arg| {
             let ty = &arg.ty;
-            quote_spanned!(ty.span()=> <#ty as ::sutegi::FromRequest>::state_requirement())
+            // Named with the argument's type, so the router's check can
+            // say which extractor needs the state.
+            quote_spanned!(ty.span()=> <#ty as ::sutegi::FromRequest>::state_requirement()
+                .map(|needed| needed.needed_by(::core::any::type_name::<#ty>())))
         });
     let wrapper = wrapper(attr, handler);
     quote! {
@@ -403,7 +410,7 @@ mod tests {
             "name:\"user\"",
             "body_limit:::core::option::Option::Some(1024)",
             "kind:::sutegi::__private::RouteKind::Plain",
-            "state_requirements:::std::vec![<Query<X>as::sutegi::FromRequest>::state_requirement()]",
+            "state_requirements:::std::vec![<Query<X>as::sutegi::FromRequest>::state_requirement().map(|needed|needed.needed_by(::core::any::type_name::<Query<X>>()))]",
             "<u64asFromPathCapture>::from_path_capture(__sutegi_cx,\"id\")",
             "<StringasFromPathCapture>::from_path_capture(__sutegi_cx,\"rest\")",
             "<Query<X>as::sutegi::FromRequest>::from_request(__sutegi_cx)",

@@ -41,6 +41,13 @@
 //! something that is not a route. The error lands on your own tokens; the
 //! function is still emitted so editors keep working.
 //!
+//! Two body extractors read as `error[E0080]: evaluation panicked: `A` and
+//! `B` both read the request body, …`. Whether a type reads the body is
+//! known only to the type checker (your own extractors can), so the check is
+//! a constant assertion in the emitted code, and stable Rust prints every
+//! failed constant assertion with that `evaluation panicked` wrapper. The
+//! sentence after it is sutegi's, and the span is the second extractor.
+//!
 //! # Layout
 //!
 //! One direction, parse → check → emit, with no arrow back:
@@ -60,6 +67,8 @@
 #![warn(missing_docs)]
 
 mod attribute;
+#[cfg(feature = "openapi")]
+mod describe;
 mod diagnostics;
 mod expand;
 mod handler;

@@ -11,10 +11,13 @@
 //! use std::sync::atomic::{AtomicU64, Ordering};
 //! use sutegi::{get, post, routes, sse, Json, Query, SseSink, State, Status};
 //!
+//! # #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 //! #[derive(Serialize)]
 //! struct User { id: u64, name: String }
+//! # #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 //! #[derive(Deserialize)]
 //! struct NewUser { name: String }
+//! # #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 //! #[derive(Deserialize)]
 //! struct Ticks { n: u32 }
 //!
@@ -148,28 +151,35 @@
 //!
 //! # Testing without a socket
 //!
-//! A checked router is a [`Handler`]: build a [`Request`] in memory and
-//! call [`handle`](Handler::handle).
+//! [`TestClient`](test::TestClient) is where tests start: it sends
+//! requests to an app in process, through the server's own decoder and
+//! refusals (413, 414, 431 come out as on a socket), and gives back whole
+//! responses with `text()`, `json()` and SSE `events()`.
 //!
 //! ```
-//! use sutegi::{get, routes, Handler, Method, Request};
+//! use sutegi::test::TestClient;
+//! use sutegi::{get, routes};
 //!
 //! #[get("/users/{id}")]
 //! fn user(id: u64) -> String {
 //!     format!("user{id}")
 //! }
 //!
-//! let app = routes![user].into_handler().unwrap();
-//! let response = app.handle(Request::new(Method::Get, "/users/007", &[], vec![]));
-//! assert_eq!(response.status(), 200);
-//! assert_eq!(response.body().as_bytes(), Some(&b"user7"[..]));
-//! assert_eq!(app.handle(Request::new(Method::Get, "/users/x", &[], vec![])).status(), 400);
+//! let client = TestClient::new(routes![user]);
+//! assert_eq!(client.get("/users/007").send().text(), "user7");
+//! let refused = client.get("/users/x").send();
+//! assert_eq!(refused.status(), 400);
+//! assert_eq!(refused.json::<serde_json::Value>()["error"], "Bad Request");
 //! assert_eq!(user(7), "user7"); // the function itself is untouched
 //! ```
 //!
+//! Underneath, a checked router is a [`Handler`]: a test can also build a
+//! [`Request`] and call [`handle`](Handler::handle) directly.
+//!
 //! # Middleware, health and the route table
 //!
-//! [`Router::layer`] wraps the whole router in a function
+//! [`Router::layer`] wraps a router (on a router mounted in another, just
+//! that router's routes) in a function
 //! `Fn(&mut Request, Next<'_>) -> Response` (or a [`Middleware`] type) that
 //! may answer by itself, let the request through with [`Next::run`],
 //! change the response, or hand values to handlers through
@@ -213,11 +223,14 @@
 
 extern crate self as sutegi;
 
+pub mod cookies;
 mod error;
 pub mod extract;
 pub mod files;
 mod json;
 pub mod middleware;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod respond;
 pub mod router;
 pub mod server;
@@ -226,9 +239,10 @@ mod type_name;
 pub mod ws;
 
 pub use extract::{
-    Bytes, Extension, Form, FromRequest, Headers, Json, LastEventId, Path, Query, RequestContext,
-    State,
+    Authorization, Basic, Bearer, Bytes, Extension, Form, FromRequest, Headers, LastEventId,
+    Multipart, Path, Query, RequestContext, State,
 };
+pub use json::Json;
 pub use middleware::{Middleware, Next};
 pub use respond::{Error, Html, IntoResponse, Redirect};
 pub use router::{Route, Router, RouterError, RouterHandler};
@@ -250,6 +264,10 @@ pub use ws::WebSocket;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::extract::RequestContext as Context;
+    #[cfg(feature = "openapi")]
+    pub use crate::openapi::probe::{Capture, Fallback, Input, Known, Output, Probe};
+    #[cfg(feature = "openapi")]
+    pub use crate::openapi::{Described, Operation, RouteDoc};
     pub use crate::router::pattern::{build_path, PathPiece};
     pub use crate::router::route::{IntoRoute as RouteSource, MacroRoute as RouteInfo, RouteKind};
     pub use crate::router::route_fn::boxed_handler;

@@ -28,7 +28,10 @@ pub(crate) use crate::error::{render_error, ErrorShape, ErrorShapeGuard};
 /// (another status for `T`'s response), `(Status, [(name, value); N], T)`
 /// (plus headers), [`Response`], `Result<T, E>` (either side answers),
 /// `Option<T>` (`None` is a 404 in the error shape), `()` (204 No Content),
-/// [`Redirect`] and [`Error`].
+/// [`Redirect`], sutegi's [`Error`], the standard library's
+/// [`std::io::Error`] (listed below as `Error` too: the impl's doc says
+/// which), and a cookie jar paired with a response (`(CookieJar, T)`, see
+/// [`cookies`](crate::cookies)).
 ///
 /// Implement it for your own types to return them from handlers:
 ///
@@ -55,9 +58,11 @@ pub trait IntoResponse {
     fn into_response(self) -> Response;
 }
 
+/// `sutegi::Error`, the framework's error shape (not `std::io::Error`,
+/// whose impl follows).
 impl IntoResponse for Error {
     /// The error shape of the router serving this request (the JSON shape
-    /// by default).
+    /// by default), with the refusal's header fields.
     fn into_response(self) -> Response {
         render_error(&self)
     }
@@ -259,10 +264,13 @@ impl<T: IntoResponse> IntoResponse for Option<T> {
     }
 }
 
+/// `std::io::Error`, the standard library's I/O error (not
+/// `sutegi::Error`, whose impl precedes): rustdoc names both `Error`.
 impl IntoResponse for std::io::Error {
     /// An I/O error the handler did not handle: 404 for `NotFound`, 403 for
-    /// `PermissionDenied`, else 500. The error itself goes to the log, not
-    /// to the client.
+    /// `PermissionDenied`, else 500, in the error shape. The error itself
+    /// goes to the log, not to the client. (`?` into a `sutegi::Error`
+    /// makes every kind a 500: see its `From<std::io::Error>`.)
     fn into_response(self) -> Response {
         let status = match self.kind() {
             std::io::ErrorKind::NotFound => Status::NOT_FOUND,

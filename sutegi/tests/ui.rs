@@ -3,7 +3,9 @@
 //! fail with exactly the checked-in `.stderr`, so the wording a newcomer
 //! reads cannot drift. Regenerate after a deliberate change with
 //! `TRYBUILD=overwrite cargo test -p sutegi --test ui`, then read each
-//! `.stderr` as a newcomer would.
+//! `.stderr` as a newcomer would. The cases in `ui/fail_openapi` run only
+//! with the `openapi` feature: bless them with
+//! `TRYBUILD=overwrite cargo test --workspace --test ui`.
 //!
 //! The `.stderr` files hold rustc's own wording around sutegi's, and that
 //! changes between Rust releases: they are blessed on [`BLESSED_ON`], the
@@ -21,6 +23,10 @@ fn ui() {
         let cases = trybuild::TestCases::new();
         cases.pass("tests/ui/pass/*.rs");
         cases.compile_fail("tests/ui/fail/*.rs");
+        // The `openapi` feature's own refusals; the feature is on in
+        // workspace builds (the examples enable it), off for `-p sutegi`.
+        #[cfg(feature = "openapi")]
+        cases.compile_fail("tests/ui/fail_openapi/*.rs");
     });
     if let Err(panic) = outcome {
         let version = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))

@@ -9,7 +9,10 @@
 //                                        arrive, Stop stops them, the socket
 //                                        closes with 1000 `stopped`
 //        node browser.mjs static URL   the api's /static/ page: fetch('/json')
-//                                        is shown and 20 /events ticks arrive
+//                                        is shown, 20 /events ticks arrive,
+//                                        and two fetch('/visits') calls show
+//                                        a count that rises by one (the signed
+//                                        cookie goes round the browser)
 //
 // Prints one JSON line `BROWSER {...}` with what was seen; exit 0 when every
 // check held, 1 when one failed (the line says which), 2 on a setup error.
@@ -147,9 +150,10 @@ async function checkStatic(page) {
       json: document.getElementById('json')?.textContent ?? null,
       status: document.getElementById('status')?.textContent ?? null,
       items: [...document.querySelectorAll('#events li')].map((li) => li.textContent),
+      visits: document.getElementById('visits')?.textContent ?? null,
     }));
     if (seen.length === 0 || seen[seen.length - 1][1] !== state.items.length) seen.push([Date.now() - t0, state.items.length]);
-    if (state.items.length >= 20 && state.json !== 'loading…') break;
+    if (state.items.length >= 20 && state.json !== 'loading…' && state.visits !== 'counting…') break;
     await sleep(50);
   }
   out.static = {
@@ -161,6 +165,7 @@ async function checkStatic(page) {
     growth_steps: seen.length,
     first_tick_ms: seen.find(([, n]) => n > 0)?.[0] ?? null,
     last_tick_ms: seen[seen.length - 1][0],
+    visits: state.visits,
   };
   if (state.json !== '{"message":"Hello, World!"}') out.failures.push(`#json shows ${JSON.stringify(state.json)}, not the /json body`);
   if (state.items.length !== 20) out.failures.push(`${state.items.length} ticks shown, not 20`);
@@ -168,6 +173,11 @@ async function checkStatic(page) {
   if (state.items.length === 20 && state.items.some((t, i) => t !== expected[i]))
     out.failures.push(`ticks out of order or malformed: ${JSON.stringify(state.items)}`);
   if (state.status !== 'all 20 events arrived') out.failures.push(`status ${JSON.stringify(state.status)}`);
+  // The second /visits call carries the cookie the first one set.
+  const counts = /^first (\d+), then (\d+)$/.exec(state.visits ?? '');
+  if (!counts) out.failures.push(`#visits shows ${JSON.stringify(state.visits)}, not "first N, then M"`);
+  else if (Number(counts[2]) !== Number(counts[1]) + 1)
+    out.failures.push(`/visits counted ${counts[1]} then ${counts[2]}: the cookie did not come back`);
   // 20 events 200 ms apart take ~3.8 s: they must not all land at once.
   if (seen.length < 5) out.failures.push(`ticks appeared in only ${seen.length} steps: buffered, not streamed`);
 }

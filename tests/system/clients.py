@@ -225,10 +225,17 @@ def inflight(args):
         "max_ms": max((p.get("ms", 0) for p in posts), default=0),
     }
     clean = 0
+    goodbyes = 0
     events = []
     for i, s in enumerate(streams):
         status, headers, body, clean_end, rest = decode_response(bytes(s["raw"]))
         frames = sse_frames(body)
+        # A stream cut by shutdown ends with the API's goodbye frame
+        # (`event: error`, `data: shutting down`), then the closing chunk.
+        said_goodbye = bool(frames) and frames[-1][0] == "error" and frames[-1][2] == "shutting down"
+        if said_goodbye:
+            frames = frames[:-1]
+        goodbyes += said_goodbye
         ids = [f[1] for f in frames]
         in_order = ids == [str(k) for k in range(len(ids))] and all(
             f[0] == "tick" and f[2] == f[1] for f in frames
@@ -245,6 +252,7 @@ def inflight(args):
     out["streams"] = {
         "opened": args.streams,
         "ended_cleanly": clean,
+        "said_goodbye": goodbyes,
         "events_min": min(events, default=0),
         "events_max": max(events, default=0),
     }

@@ -913,7 +913,6 @@ fn unknown_paths_are_404_with_the_json_error_body() {
     for path in [
         "/",
         "/nope",
-        "/plaintext/",
         "/PLAINTEXT",
         "/users/",
         "/users/1/posts",

@@ -531,6 +531,26 @@ fn chunk_cases() -> Vec<Bad> {
             400,
         ),
         bad(
+            "whitespace after a chunk size",
+            chunked(b"3 \t\r\nabc\r\n0\r\n\r\n"),
+            400,
+        ),
+        bad(
+            "a chunk extension with no name",
+            chunked(b"3;\r\nabc\r\n0\r\n\r\n"),
+            400,
+        ),
+        bad(
+            "a control byte in a chunk extension",
+            chunked(b"3;a=\x01\r\nabc\r\n0\r\n\r\n"),
+            400,
+        ),
+        bad(
+            "a trailer line with no colon",
+            chunked(b"3\r\nabc\r\n0\r\nX-T\r\n\r\n"),
+            400,
+        ),
+        bad(
             "whitespace before a chunk size",
             chunked(b" 3\r\nabc\r\n0\r\n\r\n"),
             400,
@@ -743,7 +763,7 @@ fn lenient_but_valid_inputs_are_served_and_keep_the_connection() {
         good("transfer-encoding in lower case", post("transfer-encoding: chunked\r\n", b"3\r\nabc\r\n0\r\n\r\n"), 200, b"abc"),
         good("upper-case hex chunk sizes", chunked(b"A\r\n0123456789\r\n0\r\n\r\n"), 200, b"0123456789"),
         good("chunk sizes with leading zeros", chunked(b"0003\r\nabc\r\n000\r\n\r\n"), 200, b"abc"),
-        good("whitespace after a chunk size", chunked(b"3 \t\r\nabc\r\n0\r\n\r\n"), 200, b"abc"),
+        good("BWS before a chunk extension", chunked(b"3 \t;a = b\r\nabc\r\n0\r\n\r\n"), 200, b"abc"),
         good("chunk extensions", chunked(b"3;a=b;c\r\nabc\r\n2;q=\"x;y\"\r\nde\r\n0;last\r\n\r\n"), 200, b"abcde"),
         good("trailers", chunked(b"3\r\nabc\r\n0\r\nX-T: 1\r\nX-U: 2\r\n\r\n"), 200, b"abc"),
         good("an empty chunked body", chunked(b"0\r\n\r\n"), 200, b""),

@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -98,9 +98,28 @@ fn app(req: Request) -> Response {
             })
         }
         "/big" => Response::with_body(200, vec![b'x'; 8 << 20]),
+        // Writes nothing: waits for its client to leave (or 5 s), and
+        // records when it learned of it.
+        "/quiet" => Response::sse(|sink| {
+            let closed = sink.wait_closed(Duration::from_secs(5));
+            *QUIET_SAW.lock().unwrap() = Some((closed, Instant::now()));
+            Ok(())
+        }),
+        // Streams until shutdown, then says goodbye.
+        "/goodbye" => Response::sse(|sink| {
+            sink.data("hello")?;
+            while !sink.wait_closed(Duration::from_secs(10)) {}
+            if sink.is_shutting_down() {
+                sink.event("error", "shutting down")?;
+            }
+            Ok(())
+        }),
         _ => Response::with_body(404, "not found"),
     }
 }
+
+/// What `/quiet`'s producer saw: whether `wait_closed` said closed, and when.
+static QUIET_SAW: Mutex<Option<(bool, Instant)>> = Mutex::new(None);
 
 /// Reads one response (Content-Length or chunked) and returns (status, head, body).
 fn read_response(reader: &mut BufReader<TcpStream>) -> std::io::Result<(u16, String, Vec<u8>)> {
@@ -579,9 +598,9 @@ fn a_stream_to_a_client_that_reads_nothing_ends_after_the_write_timeout() {
 
 #[test]
 fn handlers_blocked_in_slow_calls_do_not_starve_other_requests() {
-    // Eight workers, of which only a few are awake at a time: seven slow
-    // requests occupy every awake worker and more, yet a plain request sent
-    // behind them is answered long before they finish.
+    // Eight seats: seven slow requests block seven of their threads (and
+    // more, as seats change hands), yet a plain request sent behind them
+    // is answered long before they finish.
     let running = Running::start(Limits::default(), 8);
     let slow: Vec<_> = (0..7)
         .map(|_| {
@@ -696,4 +715,173 @@ fn a_second_server_binds_beside_the_first_with_reuse_port() {
         flag.store(true, Ordering::SeqCst);
         thread.join().unwrap().unwrap();
     }
+}
+
+#[test]
+fn thirty_two_blocked_handlers_leave_fresh_requests_quick() {
+    // One seat: every slow handler blocks the thread holding it, which
+    // hands the seat to a spare; fresh requests never wait for a sleeper.
+    let running = Running::start(Limits::default(), 1);
+    let slow: Vec<_> = (0..32)
+        .map(|_| {
+            let mut stream = running.connect();
+            std::thread::spawn(move || {
+                stream
+                    .write_all(
+                        b"POST /slow?ms=2000 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
+                    )
+                    .unwrap();
+                read_response(&mut BufReader::new(stream)).unwrap().0
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut took = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let (status, _, body) = get(&running, "/plaintext");
+        assert_eq!((status, body.as_slice()), (200, &b"Hello, World!"[..]));
+        took.push(started.elapsed());
+    }
+    took.sort();
+    // Generous: the machine running the tests may be loaded.
+    assert!(
+        took[took.len() - 1] < Duration::from_millis(500),
+        "{took:?}"
+    );
+    for client in slow {
+        assert_eq!(client.join().unwrap(), 200);
+    }
+}
+
+#[test]
+fn a_request_waiting_past_the_queue_deadline_gets_503_with_retry_after() {
+    // One seat and one spare: two slow handlers hold both threads, so a
+    // third request has no thread until the queue deadline.
+    let limits = Limits {
+        max_blocked_workers: 1,
+        queue_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let running = Running::start(limits, 1);
+    let slow: Vec<_> = (0..2)
+        .map(|_| {
+            let mut stream = running.connect();
+            let client = std::thread::spawn(move || {
+                stream
+                    .write_all(b"GET /slow?ms=2500 HTTP/1.1\r\nHost: t\r\n\r\n")
+                    .unwrap();
+                read_response(&mut BufReader::new(stream)).unwrap().0
+            });
+            // Let the seat change hands before the next one arrives.
+            std::thread::sleep(Duration::from_millis(100));
+            client
+        })
+        .collect();
+    let started = Instant::now();
+    let (status, head, _) = get(&running, "/plaintext");
+    let took = started.elapsed();
+    assert_eq!(status, 503, "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("retry-after: 1\r\n"),
+        "{head}"
+    );
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_millis(2000),
+        "{took:?}"
+    );
+    for client in slow {
+        assert_eq!(client.join().unwrap(), 200);
+    }
+    // With the threads back, requests are served again.
+    assert_eq!(get(&running, "/plaintext").0, 200);
+}
+
+#[test]
+fn a_silent_stream_learns_at_once_that_its_client_left() {
+    let running = Running::start(Limits::default(), 2);
+    let mut stream = running.connect();
+    stream
+        .write_all(b"GET /quiet HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    std::thread::sleep(Duration::from_millis(200));
+    drop(reader);
+    let left = Instant::now();
+    let deadline = left + Duration::from_secs(5);
+    let (closed, at) = loop {
+        if let Some(saw) = *QUIET_SAW.lock().unwrap() {
+            break saw;
+        }
+        assert!(Instant::now() < deadline, "the producer never learned");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(closed, "wait_closed timed out instead");
+    let after = at.saturating_duration_since(left);
+    assert!(after < Duration::from_secs(1), "learned after {after:?}");
+}
+
+#[test]
+fn a_stream_says_goodbye_at_shutdown_and_the_server_stops_at_once() {
+    let running = Running::start(Limits::default(), 2);
+    // Streams that ran and ended leave no thread that delays the stop.
+    for _ in 0..3 {
+        let (status, _, body) = get(&running, "/events?n=3");
+        assert_eq!(status, 200);
+        assert_eq!(
+            String::from_utf8(body)
+                .unwrap()
+                .matches("event: tick")
+                .count(),
+            3
+        );
+    }
+    let mut stream = running.connect();
+    stream
+        .write_all(b"GET /goodbye HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let reader = std::thread::spawn(move || read_response(&mut BufReader::new(stream)));
+    std::thread::sleep(Duration::from_millis(200));
+    let took = running.stop();
+    // Whole: the closing chunk came (read_response saw it), after the goodbye.
+    let (status, _, body) = reader.join().unwrap().unwrap();
+    assert_eq!(status, 200);
+    let body = String::from_utf8(body).unwrap();
+    assert!(
+        body.starts_with("data: hello\n\n")
+            && body.ends_with("event: error\ndata: shutting down\n\n"),
+        "{body:?}"
+    );
+    assert!(took < Duration::from_millis(500), "stopped after {took:?}");
+}
+
+#[test]
+fn a_large_body_read_in_place_leaves_the_request_behind_it_intact() {
+    let limits = Limits {
+        max_body_bytes: 8 << 20,
+        ..Limits::default()
+    };
+    let running = Running::start(limits, 1);
+    let body: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let stream = running.connect();
+    let mut request = format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    request.extend_from_slice(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    let mut writer = stream.try_clone().unwrap();
+    let sending = std::thread::spawn(move || writer.write_all(&request).unwrap());
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let (status, _, echoed) = read_response(&mut reader).unwrap();
+    assert_eq!(status, 200);
+    assert!(echoed == body, "the echoed body differs");
+    let (status, _, plain) = read_response(&mut reader).unwrap();
+    assert_eq!((status, plain.as_slice()), (200, &b"Hello, World!"[..]));
+    sending.join().unwrap();
+    let _ = stream.shutdown(std::net::Shutdown::Both);
 }

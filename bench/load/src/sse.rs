@@ -418,6 +418,12 @@ fn pump(
         let body = c.reader.take_body();
         let (next_id, delivered, id_errors) = (&mut c.next_id, &mut c.delivered, &mut c.id_errors);
         c.parser.feed(&body, |f| {
+            // The reference API's goodbye when the server shuts down: the
+            // stream ends after it and the client resumes elsewhere with
+            // Last-Event-ID, so it is neither an event nor an id error.
+            if f.event.as_deref() == Some("error") && f.data == "shutting down" {
+                return;
+            }
             let id = f.id.as_deref().and_then(|s| s.parse::<u64>().ok());
             let well_formed =
                 f.event.as_deref() == Some("tick") && id.is_some_and(|i| f.data == i.to_string());

@@ -25,22 +25,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 use sutegi::{parse_request, Handler, Incoming, Limits, Request, Router};
-
-/// What Chromium sends for a same-origin `fetch`: 13 headers, ~430 bytes.
-const BROWSER_REQUEST: &[u8] = b"GET /api/users/42?include=profile HTTP/1.1\r\n\
-Host: localhost:8080\r\n\
-Connection: keep-alive\r\n\
-sec-ch-ua: \"Chromium\";v=\"124\", \"Not-A.Brand\";v=\"99\"\r\n\
-sec-ch-ua-mobile: ?0\r\n\
-User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36\r\n\
-sec-ch-ua-platform: \"Linux\"\r\n\
-Accept: application/json, text/plain, */*\r\n\
-Sec-Fetch-Site: same-origin\r\n\
-Sec-Fetch-Mode: cors\r\n\
-Sec-Fetch-Dest: empty\r\n\
-Referer: http://localhost:8080/static/index.html\r\n\
-Accept-Encoding: gzip, deflate, br\r\n\
-Accept-Language: en-US,en;q=0.9\r\n\r\n";
+use sutegi_microbench::BROWSER_REQUEST;
 
 const SIZES: [usize; 3] = [10, 1_000, 10_000];
 

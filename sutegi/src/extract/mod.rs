@@ -1,5 +1,5 @@
 //! What handlers take: the [`FromRequest`] trait, the [`RequestContext`]
-//! extractors read from, and the built-in extractors ([`Query`], [`Json`],
+//! extractors read from, and the built-in extractors ([`Query`], [`Json`](crate::Json),
 //! [`Form`], [`State`], [`Path`], [`Headers`], [`Bytes`], [`LastEventId`],
 //! [`Extension`], `&Request`, `String`, `Vec<u8>`, and `Option` / `Result`
 //! of any of them).
@@ -13,8 +13,8 @@
 //! `Option` and `Result`; each extractor has its own file: `path` (with
 //! the capture deserializer in `path/de.rs`), `query`, `form` (both on the
 //! urlencoded decoding in `urlencoded`), `body` (`Bytes`, `String`,
-//! `Vec<u8>`), `headers` (`Headers`, `LastEventId`) and `state` (`State`,
-//! `Extension`). [`Json`] lives in the crate's `json` module, beside its
+//! `Vec<u8>`), `headers` (`Headers`, `LastEventId`), `state` (`State`,
+//! `Extension`), `auth` (`Authorization`) and `multipart` (`Multipart`). [`Json`](crate::Json) lives in the crate's `json` module, beside its
 //! responder half, and is re-exported here.
 
 #![forbid(unsafe_code)]
@@ -33,9 +33,11 @@ use crate::respond::IntoResponse;
 use crate::server::{Request, Response};
 use crate::type_name::short_type_name;
 
+mod auth;
 mod body;
 mod form;
 mod headers;
+mod multipart;
 mod path;
 mod query;
 mod state;
@@ -44,15 +46,16 @@ mod urlencoded;
 #[cfg(test)]
 mod tests;
 
+pub use auth::{AuthRealm, Authorization, Basic, Bearer, Credentials};
 pub use body::Bytes;
 pub use form::Form;
 pub use headers::{Headers, LastEventId};
+pub use multipart::{Field, Multipart, MultipartLimits};
 pub use path::Path;
 pub use query::Query;
 pub use state::{Extension, State};
 
 #[doc(no_inline)]
-pub use crate::json::Json;
 // The path the router and middleware name the shortening by.
 pub(crate) use crate::type_name::shorten_type_name;
 
@@ -65,27 +68,32 @@ pub(crate) use crate::type_name::shorten_type_name;
 /// ```
 /// use sutegi::{Error, FromRequest, RequestContext, Status};
 ///
-/// /// The bearer token of the `Authorization` header.
-/// struct Bearer(String);
+/// /// The API key of the `X-Api-Key` header.
+/// struct ApiKey(String);
 ///
-/// impl<'r> FromRequest<'r> for Bearer {
+/// impl<'r> FromRequest<'r> for ApiKey {
 ///     type Rejection = Error;
 ///
 ///     fn from_request(cx: &'r RequestContext<'_>) -> Result<Self, Error> {
-///         let header = cx.request().header("authorization").ok_or_else(|| {
-///             Error::new(Status::UNAUTHORIZED, "send `Authorization: Bearer <token>`").absent()
+///         // Header names compare case-insensitively; so do auth schemes
+///         // (RFC 9110 §11.1), which `Authorization<Bearer>` handles.
+///         let key = cx.request().header("x-api-key").ok_or_else(|| {
+///             Error::new(Status::UNAUTHORIZED, "send an `X-Api-Key` header").absent()
 ///         })?;
-///         match header.strip_prefix("Bearer ") {
-///             Some(token) => Ok(Bearer(token.to_owned())),
-///             None => Err(Error::new(Status::UNAUTHORIZED, "the `Authorization` header is not `Bearer <token>`")),
+///         if key.is_empty() {
+///             return Err(Error::new(Status::UNAUTHORIZED, "the `X-Api-Key` header is empty"));
 ///         }
+///         Ok(ApiKey(key.to_owned()))
 ///     }
 /// }
 ///
-/// let request = sutegi::Request::new(sutegi::Method::Get, "/", &[("Authorization", "Bearer abc")], vec![]);
+/// let request = sutegi::Request::new(sutegi::Method::Get, "/", &[("x-api-key", "abc")], vec![]);
 /// let cx = RequestContext::new(&request);
-/// assert_eq!(Bearer::from_request(&cx).unwrap().0, "abc");
+/// assert_eq!(ApiKey::from_request(&cx).unwrap().0, "abc");
 /// ```
+///
+/// For `Authorization: Bearer …` / `Basic …` use the built-in
+/// [`Authorization`] extractor rather than one of your own.
 ///
 /// The lifetime `'r` lets an extractor borrow from the request (as
 /// `&Request` does); extractors of `#[sse]` routes and of closures must be
@@ -93,7 +101,7 @@ pub(crate) use crate::type_name::shorten_type_name;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler argument",
     label = "not a path capture and not an extractor",
-    note = "a handler argument is either a path capture (an argument named like a `{{name}}` in the path) or an extractor: `Query<T>`, `Json<T>`, `Form<T>`, `State<T>`, `Path<T>`, `Headers`, `Bytes`, `String`, `Vec<u8>`, `LastEventId`, `Extension<T>`, `&Request`, or `Option`/`Result` of one",
+    note = "a handler argument is either a path capture (an argument named like a `{{name}}` in the path) or an extractor: `Query<T>`, `Json<T>`, `Form<T>`, `State<T>`, `Path<T>`, `Headers`, `Bytes`, `String`, `Vec<u8>`, `LastEventId`, `Extension<T>`, `Authorization<Bearer|Basic>`, `Multipart`, `CookieJar`, `SignedCookieJar`, `PrivateCookieJar`, `&Request`, or `Option`/`Result` of one",
     note = "to take your own type, implement `sutegi::FromRequest` for it"
 )]
 pub trait FromRequest<'r>: Sized {
@@ -133,6 +141,12 @@ pub trait FromRequest<'r>: Sized {
 pub struct StateRequirement {
     type_id: TypeId,
     type_name: &'static str,
+    /// `State<T>`'s name, to tell a route taking it from one taking an
+    /// extractor that needs it.
+    state_name: &'static str,
+    /// The extractor the route takes that needs the state, once the route
+    /// (its macro, or `RouteFn`) has said so.
+    extractor: Option<&'static str>,
 }
 
 impl StateRequirement {
@@ -141,7 +155,24 @@ impl StateRequirement {
         StateRequirement {
             type_id: TypeId::of::<T>(),
             type_name: std::any::type_name::<T>(),
+            state_name: std::any::type_name::<state::State<T>>(),
+            extractor: None,
         }
+    }
+
+    /// The extractor a route takes that needs this state, when it is not
+    /// `State<T>` itself (a custom extractor that reads `State<Config>`),
+    /// so a missing state is reported as that extractor's need.
+    pub fn extractor(&self) -> Option<&'static str> {
+        self.extractor.filter(|name| *name != self.state_name)
+    }
+
+    /// The same requirement, needed by the route argument `extractor` (its
+    /// type name): what routes record, so the router's check can name it.
+    #[doc(hidden)]
+    pub fn needed_by(mut self, extractor: &'static str) -> StateRequirement {
+        self.extractor = Some(extractor);
+        self
     }
 
     /// The required type's name, for messages.

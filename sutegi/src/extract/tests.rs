@@ -2,6 +2,7 @@
 //! in [`json`](crate::json)).
 
 use super::*;
+use crate::json::Json;
 use crate::server::Method;
 use crate::Status;
 use serde::Deserialize;

@@ -59,6 +59,15 @@ pub trait Middleware: Send + Sync + 'static {
     /// Answers `request`, calling `next.run(request)` for what the inner
     /// layers and the router answer, or not at all to short-circuit.
     fn handle(&self, request: &mut Request, next: Next<'_>) -> Response;
+
+    /// Whether this middleware can run as configured, asked once when it
+    /// is added: an `Err` with the reason makes
+    /// [`Router::into_handler`](crate::Router::into_handler) (and `serve`)
+    /// refuse the router, so a configuration that would be unsafe is
+    /// caught at start-up rather than in production. The default accepts.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 impl<F> Middleware for F

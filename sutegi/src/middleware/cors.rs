@@ -1,6 +1,8 @@
 //! Cross-origin resource sharing: [`Cors`], which answers preflights
-//! itself and adds the `Access-Control-*` headers (and `Vary: Origin`) to
-//! what the router answers an allowed origin.
+//! itself, adds the `Access-Control-*` headers to what the router answers
+//! an allowed origin, `Vary: Origin` to every answer that depends on the
+//! origin, and refuses (through [`Middleware::check`]) a configuration
+//! that would expose credentials to every site.
 //!
 //! Only headers are touched: a streamed body streams on unchanged, and a
 //! request from an origin not allowed is answered as without the layer.
@@ -62,16 +64,24 @@ enum AllowedHeaders {
 ///   configured, `Access-Control-Allow-Credentials` and
 ///   `Access-Control-Expose-Headers`.
 ///
-/// A request without `Origin`, or from an origin not allowed, is answered
-/// exactly as without this layer: no `Access-Control-*` header is added,
-/// and a refused preflight reaches the router (the automatic `OPTIONS`
-/// answer, 204 with `Allow`), so the browser refuses the call. Responses to
-/// them carry no `Vary: Origin` either; a shared cache in front of the API
-/// should key on `Origin` if it caches responses that CORS decorates.
+/// A request without `Origin`, or from an origin not allowed, gets no
+/// `Access-Control-*` header, and a refused preflight reaches the router
+/// (the automatic `OPTIONS` answer, 204 with `Allow`), so the browser
+/// refuses the call.
+///
+/// Unless any origin is allowed, **every** response carries
+/// `Vary: Origin` (allowed origin or not, preflight or not, no `Origin`
+/// at all): the answer depends on that header, and a shared cache that
+/// did not key on it could serve one origin's answer to another.
 ///
 /// With [`allow_any_origin`](Cors::allow_any_origin) the origin is
-/// answered `*`, except with credentials: the Fetch standard forbids `*`
-/// there, so the request's own origin is echoed instead.
+/// answered `*` and nothing varies. Any origin **with credentials** is
+/// refused when the router is built ([`Router::into_handler`] returns the
+/// error, `serve` refuses to start): it would let every site, `null`
+/// included, read a signed-in user's responses. tower-http refuses it
+/// too. List the trusted origins instead.
+///
+/// [`Router::into_handler`]: crate::Router::into_handler
 #[derive(Clone, Debug)]
 pub struct Cors {
     origins: Origins,
@@ -130,8 +140,9 @@ impl Cors {
     }
 
     /// Allows every origin: a public API. Answered with
-    /// `Access-Control-Allow-Origin: *`, or the request's origin when
-    /// credentials are allowed.
+    /// `Access-Control-Allow-Origin: *`. Not with
+    /// [`allow_credentials(true)`](Cors::allow_credentials): the router is
+    /// refused when built.
     pub fn allow_any_origin(mut self) -> Cors {
         self.origins = Origins::Any;
         self
@@ -180,8 +191,9 @@ impl Cors {
     }
 
     /// Opts in to credentialed requests (cookies, `Authorization`):
-    /// `Access-Control-Allow-Credentials: true` on allowed responses, and
-    /// the origin is always echoed, never `*`.
+    /// `Access-Control-Allow-Credentials: true` on allowed responses. Only
+    /// with a list of origins ([`allow_origin`](Cors::allow_origin)): with
+    /// any origin the router is refused when built.
     pub fn allow_credentials(mut self, allow: bool) -> Cors {
         self.credentials = allow;
         self
@@ -198,8 +210,9 @@ impl Cors {
     /// it is not allowed.
     fn allowed_origin(&self, origin: &str) -> Option<HeaderText> {
         match &self.origins {
-            Origins::Any if !self.credentials => Some(Cow::Borrowed("*")),
-            Origins::Any => Some(Cow::Owned(origin.to_owned())),
+            // With credentials this layer is refused when the router is
+            // built (`check`).
+            Origins::Any => Some(Cow::Borrowed("*")),
             Origins::List(list) if list.iter().any(|known| known == origin) => {
                 Some(Cow::Owned(origin.to_owned()))
             }
@@ -246,13 +259,20 @@ impl Default for Cors {
 
 impl Middleware for Cors {
     fn handle(&self, request: &mut Request, next: Next<'_>) -> Response {
-        // No `Origin`: not a CORS request, nothing to do (and nothing
-        // allocated).
-        let Some(origin) = request.header("origin") else {
-            return next.run(request);
-        };
-        let Some(allow_origin) = self.allowed_origin(origin) else {
-            return next.run(request);
+        // With a list of origins every answer depends on `Origin`, whether
+        // it is allowed, refused or absent: a shared cache must key on it,
+        // or it could serve an answer without CORS headers to an allowed
+        // origin (or one with them to another).
+        let varies = matches!(self.origins, Origins::List(_));
+        let allow_origin = request
+            .header("origin")
+            .and_then(|origin| self.allowed_origin(origin));
+        let Some(allow_origin) = allow_origin else {
+            let mut response = next.run(request);
+            if varies {
+                add_vary(&mut response, "Origin");
+            }
+            return response;
         };
         if request.method() == Method::Options
             && request
@@ -269,8 +289,25 @@ impl Middleware for Cors {
         if !self.expose.is_empty() {
             response.set_header("Access-Control-Expose-Headers", self.expose.clone());
         }
-        add_vary(&mut response, "Origin");
+        if varies {
+            add_vary(&mut response, "Origin");
+        }
         response
+    }
+
+    /// Refuses any origin with credentials: every site, `null` included,
+    /// could then read a signed-in user's answers.
+    fn check(&self) -> Result<(), String> {
+        if matches!(self.origins, Origins::Any) && self.credentials {
+            return Err(
+                "`allow_any_origin()` with `allow_credentials(true)` would let every \
+                 site read the responses of a signed-in user (browsers forbid `*` with \
+                 credentials, and echoing each origin defeats the point); list the trusted \
+                 origins with `allow_origin(..)` instead"
+                    .to_owned(),
+            );
+        }
+        Ok(())
     }
 }
 

@@ -1,5 +1,6 @@
-//! Middleware: functions around a whole [`Router`], added
-//! with [`Router::layer`](crate::Router::layer), and the three every small
+//! Middleware: functions around a [`Router`] (the whole of it, or the
+//! routes of a router mounted in another), added with
+//! [`Router::layer`](crate::Router::layer), and the three every small
 //! API wants: an [`AccessLog`], [`Cors`] and request ids ([`RequestIds`],
 //! readable by handlers as [`Extension<RequestId>`](crate::Extension)); plus
 //! [`TrustedProxies`], which finds the client's address behind a proxy.
@@ -40,13 +41,25 @@
 //! request first and the response last. Read a chain of `.layer` calls
 //! bottom-up to follow a request in.
 //!
+//! # The server's refusals
+//!
+//! Refusals the server decides once a request's head is parsed, before the
+//! handler runs (413 a body over the limit, naming the limit; 417 an
+//! unknown `Expect`), go through the top router's layers like any answer
+//! ([`Handler::refuse_request`](crate::Handler::refuse_request)): a 413
+//! to an allowed origin carries `Access-Control-Allow-Origin`, so the
+//! browser reports "too large" rather than a CORS failure; it gets its
+//! request id and its access-log line. The layers see the head only (the
+//! body was not read). 404, 405, 415 and extractor refusals come from the
+//! router itself and so pass through every layer anyway.
+//!
 //! # What a middleware does not see
 //!
-//! The server's own refusals of requests that never became a [`Request`]
-//! (a malformed head's 400, 408, 413, 414, 431, 501, 505) and the 503 of a
-//! stream refused because too many are open are written without the
-//! router, so no middleware runs for them (they still come in the router's
-//! error shape). A streamed body (Server-Sent Events) is produced after the
+//! The server's own refusals of bytes that never became a request head (a
+//! malformed head's 400, 408, 414, 431, 501, 505) and the 503 of a stream
+//! refused because too many are open are written without the router, so
+//! no middleware runs for them (they still come in the router's error
+//! shape). A streamed body (Server-Sent Events) is produced after the
 //! middleware returned: a middleware sees and may change its status and
 //! headers, never its body.
 //!
@@ -79,8 +92,8 @@ mod request_id;
 mod tests;
 
 use crate::router::layers::{Chain, Layer};
-use crate::router::route::{handler_name, Location};
-use crate::router::Router;
+use crate::router::route::handler_name;
+use crate::router::{Location, Router, RouterProblem};
 use crate::server::Request;
 
 pub use self::access_log::AccessLog;
@@ -92,7 +105,7 @@ pub use self::request_id::{RequestId, RequestIds};
 /// Adding a layer: here rather than with the builder, so the router does
 /// not know the middleware types.
 impl Router {
-    /// Wraps the whole router in `middleware`: a closure
+    /// Wraps this router in `middleware`: a closure
     /// `|request: &mut Request, next: Next<'_>| -> Response` or a
     /// [`Middleware`] type ([`AccessLog`], [`Cors`], [`RequestIds`], your
     /// own).
@@ -102,8 +115,39 @@ impl Router {
     /// request first and the response last. Every layer sees every request
     /// the router answers, 404s, 405s and the automatic `OPTIONS` answers
     /// included; see [`middleware`](crate::middleware) for what it does not
-    /// see. Layers belong to the top router: a mounted router that has
-    /// some is refused by [`into_handler`](Router::into_handler).
+    /// see.
+    ///
+    /// On a router that is [mounted](Router::mount) in another, a layer
+    /// wraps that router's routes (and its fallback) only: the outer
+    /// router's layers run first, then the mounted router's, then the
+    /// handler. Paths no route matches (404, 405, the automatic `OPTIONS`)
+    /// belong to the top router and see its layers alone. A layer that
+    /// changes the path or method sends the request through routing again.
+    ///
+    /// ```
+    /// use sutegi::{Handler, Method, Next, Request, Response, Router};
+    ///
+    /// let admin = Router::new()
+    ///     .get("/stats", || "secret")
+    ///     .layer(|request: &mut Request, next: Next<'_>| {
+    ///         match request.header("authorization") {
+    ///             Some("Bearer admin-token") => next.run(request),
+    ///             _ => Response::new(401).header("WWW-Authenticate", "Bearer"),
+    ///         }
+    ///     });
+    /// let app = Router::new()
+    ///     .get("/", || "public")
+    ///     .mount("/admin", admin)
+    ///     .into_handler()
+    ///     .unwrap();
+    /// let get = |path| app.handle(Request::new(Method::Get, path, &[], vec![]));
+    /// assert_eq!(get("/").status(), 200);
+    /// assert_eq!(get("/admin/stats").status(), 401);
+    /// ```
+    ///
+    /// A middleware whose configuration cannot work
+    /// ([`Middleware::check`], e.g. [`Cors`] allowing any origin with
+    /// credentials) is refused by [`into_handler`](Router::into_handler).
     ///
     /// ```
     /// use sutegi::{Handler, Method, Next, Request, Response, Router};
@@ -123,14 +167,24 @@ impl Router {
     /// ```
     #[track_caller]
     pub fn layer<M: Middleware>(self, middleware: M) -> Router {
-        let location = Location::caller();
+        let location = std::panic::Location::caller();
+        let name = handler_name::<M>();
+        let refused = middleware.check().err();
         let layer = Layer::new(
             move |request: &mut Request, chain: Chain<'_>| {
                 middleware.handle(request, Next::new(chain))
             },
-            handler_name::<M>(),
+            name,
             location,
         );
-        self.push_layer(layer)
+        let router = match refused {
+            Some(reason) => self.push_problem(RouterProblem::InvalidMiddleware {
+                layer: layer.label(),
+                location: Location::from_std(location),
+                reason,
+            }),
+            None => self,
+        };
+        router.push_layer(layer)
     }
 }

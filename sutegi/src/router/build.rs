@@ -71,15 +71,30 @@ impl Builder {
             layers,
         } = router;
         self.problems.extend(problems);
+        // Outermost first, the order the chain runs them in.
+        let layers: Box<[Layer]> = layers.into_iter().rev().collect();
         for mut route in routes {
             route.body_limit = route.body_limit.or(body_limit);
             self.add_route(route, &states);
         }
         self.check_capture_names();
-        let fallbacks = match fallbacks.first() {
+        let mut fallbacks = match fallbacks.first() {
             Some(fallback) => (fallback.compile)(fallbacks, &states, &mut self.problems),
             None => CompiledFallbacks::default(),
         };
+        // The listing names every layer around a route, the whole router's
+        // included (the compiled summaries are what `routes()` lists).
+        if !layers.is_empty() {
+            let summaries = self
+                .routes
+                .iter_mut()
+                .map(|route| &mut route.summary)
+                .chain(fallbacks.prefixed.iter_mut().map(|f| &mut f.summary))
+                .chain(fallbacks.root.iter_mut().map(|f| &mut f.summary));
+            for summary in summaries {
+                summary.layers.splice(0..0, layers.iter().map(Layer::label));
+            }
+        }
 
         if !self.problems.is_empty() {
             return Err(RouterError::new(self.problems));
@@ -96,8 +111,7 @@ impl Builder {
             server_allow: all_methods.allow_header(),
             error_shape,
             shutting_down: Arc::new(AtomicBool::new(false)),
-            // Outermost first, the order the chain runs them in.
-            layers: layers.into_iter().rev().collect(),
+            layers,
         })
     }
 
@@ -153,6 +167,7 @@ impl Builder {
         self.routes.push(CompiledRoute {
             handler: route.handler,
             states,
+            layers: route.layers.into(),
             body_limit: route.body_limit,
             summary,
         });

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::extract::{RequestContext, StateEntry};
 use crate::respond::{render_error, Error, ErrorShape, ErrorShapeGuard, Status};
-use crate::server::{Handler, Method, Request, Response};
+use crate::server::{Handler, HeadVerdict, Method, Request, Response};
 
 use super::error::UrlError;
 use super::fallback::CompiledFallbacks;
@@ -30,6 +30,9 @@ pub(super) struct CompiledRoute {
     pub(super) handler: BoxedHandler,
     /// Its routers' states, nearest first.
     pub(super) states: Box<[StateEntry]>,
+    /// Layers of the routers it was mounted from, outermost first; empty
+    /// (no allocation, no chain) for most routes.
+    pub(super) layers: Box<[Layer]>,
     pub(super) body_limit: Option<u64>,
     pub(super) summary: RouteSummary,
 }
@@ -124,22 +127,26 @@ impl RouterHandler {
     }
 
     /// Routes one request: the route of its method, `HEAD` by `GET`, an
-    /// automatic `OPTIONS`, 405, a fallback, or 404.
-    fn dispatch(&self, request: &Request) -> Response {
+    /// automatic `OPTIONS`, 405, a fallback, a trailing-slash redirect, or
+    /// 404.
+    fn dispatch(&self, request: &mut Request) -> Response {
         let method = request.method();
-        let path = request.path();
-        if let Ok(matched) = self.matcher.at(path) {
+        if let Ok(matched) = self.matcher.at(request.path()) {
             let entry = &self.paths[*matched.value as usize];
             return match entry.route_for(method) {
                 Some(index) => {
                     let route = &self.routes[index as usize];
-                    self.run(
-                        &route.handler,
-                        &route.states,
-                        &route.summary,
-                        request,
-                        matched.params,
-                    )
+                    if route.layers.is_empty() {
+                        self.run(
+                            &route.handler,
+                            &route.states,
+                            &route.summary,
+                            request,
+                            matched.params,
+                        )
+                    } else {
+                        self.run_layered_route(index, request)
+                    }
                 }
                 None if method == Method::Options => {
                     Response::new(204).header("Allow", entry.allow.clone())
@@ -156,11 +163,19 @@ impl RouterHandler {
                 }
             };
         }
+        let path = request.path();
         if path == "*" && method == Method::Options {
             return Response::new(204).header("Allow", self.server_allow.clone());
         }
+        if let Some(response) = self.trailing_slash_redirect(request) {
+            return response;
+        }
         if let Ok(matched) = self.fallbacks.matcher.at(path) {
-            let fallback = &self.fallbacks.prefixed[*matched.value as usize];
+            let index = *matched.value as usize;
+            let fallback = &self.fallbacks.prefixed[index];
+            if !fallback.layers.is_empty() {
+                return self.run_layered_fallback(index, request);
+            }
             return self.run(
                 &fallback.handler,
                 &fallback.states,
@@ -179,6 +194,77 @@ impl RouterHandler {
             );
         }
         render_error(&Error::not_found(format!("no route matches {path}")))
+    }
+
+    /// For `GET` and `HEAD`, a path no route matches but whose other form
+    /// (with or without the trailing `/`) one does: 308 to that form, the
+    /// query kept. Everything else is `None` (and ends as a 404 or a
+    /// fallback's answer).
+    fn trailing_slash_redirect(&self, request: &Request) -> Option<Response> {
+        if !matches!(request.method(), Method::Get | Method::Head) {
+            return None;
+        }
+        let path = request.path();
+        let other = match path.strip_suffix('/') {
+            // `/` has no other form.
+            Some("") => return None,
+            Some(stripped) => std::borrow::Cow::Borrowed(stripped),
+            None => std::borrow::Cow::Owned(format!("{path}/")),
+        };
+        // `//host` and `/\host` would send a browser to another site.
+        if other.starts_with("//") || other.starts_with("/\\") {
+            return None;
+        }
+        let matched = self.matcher.at(&other).ok()?;
+        self.paths[*matched.value as usize].route_for(request.method())?;
+        let location = match request.query() {
+            Some(query) => format!("{other}?{query}"),
+            None => other.into_owned(),
+        };
+        Some(Response::new(308).header("Location", location))
+    }
+
+    /// Runs route `index` inside the layers of the routers it was mounted
+    /// from. The captures are matched again once the layers have run: a
+    /// layer holds the request mutably, and one that changed its path or
+    /// method has it routed again from the start.
+    #[cold]
+    fn run_layered_route(&self, index: u32, request: &mut Request) -> Response {
+        let route = &self.routes[index as usize];
+        let endpoint = |request: &mut Request| match self.matcher.at(request.path()) {
+            Ok(matched)
+                if self.paths[*matched.value as usize].route_for(request.method())
+                    == Some(index) =>
+            {
+                self.run(
+                    &route.handler,
+                    &route.states,
+                    &route.summary,
+                    request,
+                    matched.params,
+                )
+            }
+            _ => self.dispatch(request),
+        };
+        Chain::new(&route.layers, &endpoint).run(request)
+    }
+
+    /// Runs prefixed fallback `index` inside the layers of the routers it
+    /// was mounted from (see [`run_layered_route`](Self::run_layered_route)).
+    #[cold]
+    fn run_layered_fallback(&self, index: usize, request: &mut Request) -> Response {
+        let fallback = &self.fallbacks.prefixed[index];
+        let endpoint = |request: &mut Request| match self.fallbacks.matcher.at(request.path()) {
+            Ok(matched) if *matched.value as usize == index => self.run(
+                &fallback.handler,
+                &fallback.states,
+                &fallback.summary,
+                request,
+                matched.params,
+            ),
+            _ => self.dispatch(request),
+        };
+        Chain::new(&fallback.layers, &endpoint).run(request)
     }
 
     /// Runs a handler, turning a panic into a 500 whose body says nothing
@@ -214,10 +300,10 @@ impl RouterHandler {
 impl Handler for RouterHandler {
     fn handle(&self, request: Request) -> Response {
         let _shape = self.error_shape.clone().map(ErrorShapeGuard::install);
-        if self.layers.is_empty() {
-            return self.dispatch(&request);
-        }
         let mut request = request;
+        if self.layers.is_empty() {
+            return self.dispatch(&mut request);
+        }
         let dispatch = |request: &mut Request| self.dispatch(request);
         Chain::new(&self.layers, &dispatch).run(&mut request)
     }
@@ -228,6 +314,21 @@ impl Handler for RouterHandler {
         self.render(&Error::new(status, message.to_owned()))
     }
 
+    /// A refusal decided once the head was read (413, 417, …): the router's
+    /// layers run around it as around any answer, with the refusal where
+    /// the dispatch would be, so CORS headers, the request id and the
+    /// access log line are there. The layers of mounted routers do not run:
+    /// the request never reached a route.
+    fn refuse_request(&self, head: &Request, status: u16, message: &str) -> Response {
+        if self.layers.is_empty() {
+            return self.refuse(status, message);
+        }
+        let _shape = self.error_shape.clone().map(ErrorShapeGuard::install);
+        let mut request = copy_head(head);
+        let refusal = |_: &mut Request| self.refuse(status, message);
+        Chain::new(&self.layers, &refusal).run(&mut request)
+    }
+
     /// The matched route's body limit, if it has one.
     fn body_limit(&self, method: Method, path: &str) -> Option<u64> {
         let matched = self.matcher.at(path).ok()?;
@@ -235,8 +336,53 @@ impl Handler for RouterHandler {
         self.routes[index as usize].body_limit
     }
 
+    /// A body goes to a route or a fallback, under its limit. Where
+    /// routing would answer from method and path
+    /// alone (404, 405, the automatic `OPTIONS`), the body is not wanted:
+    /// the server answers from the head (through the layers, as always)
+    /// without reading it. A layer that answers a path of its own (the MCP
+    /// endpoint) registers a route there, so its body is read. (415 for a
+    /// body extractor's media type is not decided here: routes do not
+    /// record their extractors' media types, and an earlier extractor may
+    /// refuse first.)
+    fn check_head(&self, head: &Request) -> HeadVerdict {
+        let (method, path) = (head.method(), head.path());
+        if let Ok(matched) = self.matcher.at(path) {
+            return match self.paths[*matched.value as usize].route_for(method) {
+                Some(index) => HeadVerdict::ReadBody {
+                    limit: self.routes[index as usize].body_limit,
+                },
+                None => HeadVerdict::AnswerFromHead,
+            };
+        }
+        let has_fallback = self.fallbacks.matcher.at(path).is_ok() || self.fallbacks.root.is_some();
+        if has_fallback && !(path == "*" && method == Method::Options) {
+            HeadVerdict::ReadBody { limit: None }
+        } else {
+            HeadVerdict::AnswerFromHead
+        }
+    }
+
     fn shutdown_started(&self) {
         self.shutting_down.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The head of `request` (no body, no extensions) as a request of its own,
+/// for layers to run on when the original is the server's to keep.
+fn copy_head(request: &Request) -> Request {
+    Request {
+        buf: request.buf.clone(),
+        fields_at: request.fields_at,
+        method: request.method,
+        target_start: request.target_start,
+        target_end: request.target_end,
+        path_end: request.path_end,
+        version: request.version,
+        body: Vec::new(),
+        peer: request.peer,
+        keep_alive: request.keep_alive,
+        extensions: Default::default(),
     }
 }
 

@@ -88,27 +88,31 @@ pub enum RouterProblem {
         /// What is wrong with it.
         reason: String,
     },
-    /// A route takes a `State<T>` no router it is in was given.
+    /// A route takes a `State<T>`, or an extractor that needs one, that no
+    /// router it is in was given.
     MissingState {
         /// The route.
         route: RouteSummary,
         /// `T`.
         type_name: &'static str,
+        /// The extractor the route takes that needs `State<T>`, when it is
+        /// not `State<T>` itself.
+        extractor: Option<&'static str>,
     },
     /// A closure route takes more than one extractor that reads the body.
     SeveralBodyReaders {
         /// The route.
         route: RouteSummary,
     },
-    /// A router with middleware layers was mounted in another: layers wrap
-    /// a whole router, so they go on the outer one.
-    LayersInMountedRouter {
-        /// The mount prefix.
-        prefix: String,
-        /// Where `mount` was called.
+    /// A middleware refused its own configuration
+    /// ([`Middleware::check`](crate::middleware::Middleware::check)).
+    InvalidMiddleware {
+        /// The layer (`Cors`).
+        layer: String,
+        /// Where `layer(..)` was called.
         location: Location,
-        /// Each layer, named with where it was added.
-        layers: Vec<String>,
+        /// Why it cannot run so.
+        reason: String,
     },
 }
 
@@ -129,22 +133,28 @@ impl fmt::Display for RouterProblem {
             RouterProblem::InvalidPrefix { prefix, location, reason } => {
                 write!(f, "mount prefix `{prefix}` at {location} is invalid: {reason}")
             }
-            RouterProblem::MissingState { route, type_name } => {
+            RouterProblem::MissingState { route, type_name, extractor: None } => {
                 let short = shorten_type_name(type_name);
                 write!(
                     f,
                     "route {route} takes `State<{short}>` but no router it is in was given one: add `.with_state(value)` with a `{type_name}`"
                 )
             }
+            RouterProblem::MissingState { route, type_name, extractor: Some(extractor) } => {
+                let short = shorten_type_name(type_name);
+                let extractor = shorten_type_name(extractor);
+                write!(
+                    f,
+                    "route {route} takes `{extractor}`, which needs the state `{short}` (a `State<{short}>`), but no router it is in was given one: add `.with_state(value)` with a `{type_name}`"
+                )
+            }
             RouterProblem::SeveralBodyReaders { route } => write!(
                 f,
                 "route {route} takes more than one extractor that reads the request body, which can be read once: keep one"
             ),
-            RouterProblem::LayersInMountedRouter { prefix, location, layers } => write!(
-                f,
-                "the router mounted at `{prefix}` ({location}) has middleware ({}), but layers wrap a whole router: add them to the outer router with `.layer(..)`, checking `request.path()` there to limit one to `{prefix}`",
-                layers.join(", ")
-            ),
+            RouterProblem::InvalidMiddleware { layer, location, reason } => {
+                write!(f, "middleware `{layer}` added at {location} cannot run so: {reason}")
+            }
         }
     }
 }
@@ -221,6 +231,7 @@ impl RouterProblem {
                 problems.push(RouterProblem::MissingState {
                     route: route.clone(),
                     type_name: requirement.type_name(),
+                    extractor: requirement.extractor(),
                 });
             }
         }

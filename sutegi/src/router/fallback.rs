@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use crate::extract::{StateEntry, StateRequirement};
 
 use super::error::RouterProblem;
+use super::layers::Layer;
 use super::route::{handler_name, Location, RouteKind, RouteSummary};
 use super::route_fn::{BoxedHandler, RouteFn};
 
@@ -23,6 +24,8 @@ pub(super) struct Fallback {
     state_requirements: Vec<StateRequirement>,
     /// States of the routers it was mounted through, nearest first.
     pub(super) scoped_states: Vec<StateEntry>,
+    /// Layers of the routers it was mounted from, outermost first.
+    pub(super) layers: Vec<Layer>,
     location: Location,
     name: Cow<'static, str>,
     /// [`compile_fallbacks`], reached through the fallbacks themselves so
@@ -43,6 +46,7 @@ impl Fallback {
             state_requirements: F::state_requirements(),
             handler: handler.into_boxed_handler(),
             scoped_states: Vec::new(),
+            layers: Vec::new(),
             location,
             name: Cow::Borrowed(handler_name::<F>()),
             compile: compile_fallbacks,
@@ -62,6 +66,7 @@ impl Fallback {
             module: "",
             location: self.location,
             kind: RouteKind::Plain,
+            layers: self.layers.iter().map(Layer::label).collect(),
         }
     }
 }
@@ -70,6 +75,8 @@ impl Fallback {
 pub(super) struct CompiledFallback {
     pub(super) handler: BoxedHandler,
     pub(super) states: Box<[StateEntry]>,
+    /// Layers of the routers it was mounted from, outermost first.
+    pub(super) layers: Box<[Layer]>,
     pub(super) summary: RouteSummary,
 }
 
@@ -131,6 +138,7 @@ fn compile_fallbacks(
         let this = CompiledFallback {
             handler: fallback.handler,
             states,
+            layers: fallback.layers.into(),
             summary: summary.clone(),
         };
         if fallback.prefix.is_empty() {

@@ -3,10 +3,10 @@
 //! a name and the place it was added. The router keeps a list of them and
 //! runs the chain around its dispatch; it knows nothing of the
 //! `Middleware` trait or `Next`, which `Router::layer` (in the middleware
-//! module) wraps into a `Layer`. This file imports neither the builder,
-//! the dispatch nor the middleware (only [`Location`] from the route
-//! types), so the router and the middleware module both depend on it and
-//! not on each other.
+//! module) wraps into a `Layer`. This file imports nothing of the router
+//! or the middleware, so the route types (which carry the layers of the
+//! routers they were mounted from), the dispatch and the middleware module
+//! all depend on it and not on each other.
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -15,7 +15,8 @@ use std::sync::Arc;
 use crate::respond::{render_error, Error};
 use crate::server::{Request, Response};
 
-use super::route::Location;
+/// Where a layer was added (`Location::caller()` of `Router::layer`).
+pub(crate) type Location = &'static std::panic::Location<'static>;
 
 /// What a layer runs: the request and the chain inside it.
 type LayerFn = dyn for<'a> Fn(&mut Request, Chain<'a>) -> Response + Send + Sync;
@@ -40,6 +41,18 @@ impl Layer {
             run: Arc::new(run),
             name,
             location,
+        }
+    }
+}
+
+impl Layer {
+    /// How the route table names it: the middleware's type (`Cors`), or
+    /// for a closure, where it was added (`closure at src/main.rs:12:10`).
+    pub(crate) fn label(&self) -> String {
+        if self.name == "closure" {
+            format!("{self:?}")
+        } else {
+            self.name.to_owned()
         }
     }
 }

@@ -3,9 +3,32 @@
 //! turn it into a [`RouterHandler`] (conflicts, capture names, missing
 //! states, each reported with source locations), and the dispatch the
 //! handler does for every request (match, 404, 405 with `Allow`, `HEAD`,
-//! `OPTIONS`, panics to 500), with the router's middleware layers around
-//! it. It also lists the routes ([`Router::routes`], a [`RouteTable`]) and
+//! `OPTIONS`, trailing-slash 308s, panics to 500), with the router's
+//! middleware layers around it and those of mounted routers around their
+//! routes. It also lists the routes ([`Router::routes`], a [`RouteTable`]) and
 //! holds the health route ([`Router::health`]).
+//!
+//! # Trailing slashes
+//!
+//! `/notes` and `/notes/` are different paths. For `GET` and `HEAD` only, a
+//! path that no route matches but that matches one in its other form (with
+//! the trailing `/` removed, or one added) answers **308** with `Location`
+//! set to that form, the query kept (`/notes/?page=2` → `/notes?page=2`);
+//! 308 keeps the method, and browsers and clients follow it. Any other
+//! method, and a path that matches in neither form, stays a 404 (or goes to
+//! a fallback). A form starting with `//` is never a target: it would
+//! leave the site.
+//!
+//! # Layers on mounted routers
+//!
+//! Layers added to a router wrap what that router answers. On the top
+//! router that is every request (404s, 405s, the automatic `OPTIONS`, and
+//! the server's refusals decided after the head, through
+//! `Handler::refuse_request`); on a [mounted](Router::mount) router it is
+//! its routes and its fallback. The order is the outer router's layers,
+//! then the mounted router's, then the handler. A route with no scoped
+//! layer runs none of this (no allocation, no extra dynamic call); the
+//! route table lists the layers around each route.
 //!
 //! Matching is [matchit]'s radix tree on the raw, still percent-encoded
 //! path, so its cost stays flat as the table grows and nothing is allocated
@@ -13,7 +36,8 @@
 //! afterwards ([`extract`](crate::extract)). The server ([`server`](crate::server))
 //! knows nothing of routes: it calls the [`Handler`](crate::Handler) hooks
 //! this module implements (`handle`, `refuse` for the error shape,
-//! `body_limit` per route, `shutdown_started`). The route macros
+//! `refuse_request` for refusals through the layers, `body_limit` per
+//! route, `shutdown_started`). The route macros
 //! (`sutegi-macros`) generate [`Route`]s through `sutegi::__private`.
 //!
 //! The router knows nothing of what is added on top of it: `Router::layer`
@@ -22,6 +46,7 @@
 //! (`layers.rs`), and neither module is imported here.
 //!
 //! The files, each depending only on those listed before it:
+//! - `layers.rs`: the type-erased middleware chain;
 //! - `route_fn.rs`: [`RouteFn`], what can answer a route, and the boxed
 //!   handler it becomes;
 //! - `route.rs`: [`Route`], [`Location`], [`RouteSummary`], [`IntoRoute`],
@@ -30,11 +55,13 @@
 //! - `error.rs`: [`RouterError`], [`RouterProblem`], [`UrlError`];
 //! - `pattern.rs`: reading path patterns and building paths (`url_for`,
 //!   the macros' path builders);
-//! - `layers.rs`: the type-erased middleware chain;
 //! - `fallback.rs`: fallbacks, declared, checked and compiled;
 //! - `dispatch.rs`: [`RouterHandler`], serving a checked router;
 //! - `build.rs`: checking a router and compiling it;
-//! - `mod.rs` (this file): the [`Router`] builder.
+//! - `mod.rs` (this file): the [`Router`] builder. It runs a little past
+//!   600 lines because every builder method users call is here with its
+//!   documentation and example, beside the hand-over to the `openapi`
+//!   feature.
 //!
 //! [matchit]: https://docs.rs/matchit
 
@@ -102,7 +129,8 @@ pub(crate) use self::route_fn::BoxedHandler;
 /// not check out (conflicting routes, a missing state) is refused there
 /// before the socket is bound, with every problem listed.
 ///
-/// Middleware wraps the whole router ([`layer`](Router::layer)); a health
+/// Middleware wraps the router ([`layer`](Router::layer)), a mounted
+/// router's just its own routes; a health
 /// route for load balancers is one line ([`health`](Router::health)); the
 /// route table is [`routes`](Router::routes), printed at start-up with
 /// [`print_routes`](Router::print_routes).
@@ -120,6 +148,14 @@ pub struct Router {
     /// `print_routes(true)`. A function rather than a flag, so a program
     /// that never asks for the table does not link its formatting.
     print_routes: Option<fn(&RouterHandler)>,
+    /// Documents and tool lists to build once the routes are checked.
+    #[cfg(feature = "openapi")]
+    descriptions: Vec<PendingDescription>,
+    /// Builds them: set by the first `openapi`/`mcp`, so a program that
+    /// asks for neither does not link schema generation (as with
+    /// `print_routes`).
+    #[cfg(feature = "openapi")]
+    describe: Option<DescribeRoutes>,
 }
 
 impl Router {
@@ -210,9 +246,11 @@ impl Router {
     /// `with_state` of a type wins), then this router's; its fallback
     /// answers unmatched paths under the prefix; its
     /// [`body_limit`](Router::body_limit) applies to its routes that set
-    /// none. The prefix starts with `/` and may hold captures
-    /// (`/orgs/{org}`), not a catch-all; a bad prefix is reported by
-    /// [`into_handler`](Router::into_handler).
+    /// none; its [`layer`](Router::layer)s wrap its routes and its
+    /// fallback, inside this router's layers and outside those of the
+    /// routers mounted in it. The prefix starts with `/` and may hold
+    /// captures (`/orgs/{org}`), not a catch-all; a bad prefix is reported
+    /// by [`into_handler`](Router::into_handler).
     ///
     /// A route macro's `path()` builder knows nothing of the prefix: use
     /// [`url_for`](Router::url_for) for the full path.
@@ -240,26 +278,42 @@ impl Router {
             layers,
             // The outer router decides whether the table is printed.
             print_routes: _,
+            #[cfg(feature = "openapi")]
+            descriptions,
+            #[cfg(feature = "openapi")]
+            describe,
         } = router;
-        if !layers.is_empty() {
-            // Layers wrap a whole router (404s and preflights included);
-            // under a prefix they would have to wrap some requests and not
-            // others, and dropping them silently would drop an auth check.
-            self.problems.push(RouterProblem::LayersInMountedRouter {
-                prefix: prefix.clone(),
-                location,
-                layers: layers.iter().map(|layer| format!("{layer:?}")).collect(),
-            });
+        #[cfg(feature = "openapi")]
+        {
+            self.descriptions.extend(descriptions);
+            self.describe = self.describe.or(describe);
         }
+        // The mounted router's layers wrap its own routes and fallback,
+        // outside the layers of routers mounted in it and inside this
+        // router's (which wrap everything it answers).
+        let scoped_layers: Vec<Layer> = layers.into_iter().rev().collect();
         for mut route in routes {
             route.path = Cow::Owned(join_path(&prefix, &route.path));
             route.scoped_states.extend(states.iter().cloned());
             route.body_limit = route.body_limit.or(body_limit);
+            if !scoped_layers.is_empty() {
+                route.layers.splice(0..0, scoped_layers.iter().cloned());
+            }
+            #[cfg(feature = "openapi")]
+            if let Some(description) = &mut route.description {
+                // The mount's prefix is the route's tag, outermost first.
+                description
+                    .tags
+                    .insert(0, prefix.trim_matches('/').to_owned());
+            }
             self.routes.push(route);
         }
         for mut fallback in fallbacks {
             fallback.prefix = format!("{prefix}{}", fallback.prefix);
             fallback.scoped_states.extend(states.iter().cloned());
+            if !scoped_layers.is_empty() {
+                fallback.layers.splice(0..0, scoped_layers.iter().cloned());
+            }
             self.fallbacks.push(fallback);
         }
         if self.error_shape.is_none() {
@@ -357,11 +411,30 @@ impl Router {
         pattern::url_for(route, declared, args)
     }
 
+    /// Asks for a document or a tool list to be built when the router is
+    /// checked (the `openapi` feature).
+    #[cfg(feature = "openapi")]
+    pub(crate) fn push_description(
+        &mut self,
+        pending: PendingDescription,
+        describe: DescribeRoutes,
+    ) {
+        self.descriptions.push(pending);
+        self.describe = Some(describe);
+    }
+
     /// Adds a middleware layer (outermost so far): what `Router::layer`
     /// (in the middleware module) does once it has erased the middleware's
     /// type.
     pub(crate) fn push_layer(mut self, layer: Layer) -> Router {
         self.layers.push(layer);
+        self
+    }
+
+    /// Records a problem found while building, reported by
+    /// [`into_handler`](Router::into_handler) with the others.
+    pub(crate) fn push_problem(mut self, problem: RouterProblem) -> Router {
+        self.problems.push(problem);
         self
     }
 
@@ -406,14 +479,17 @@ impl Router {
             body_readers: 0,
             handler,
             scoped_states: Vec::new(),
+            layers: Vec::new(),
+            #[cfg(feature = "openapi")]
+            description: None,
         };
         self.route(route)
     }
 
     /// Every route of this router, mounted ones with their prefix, in the
     /// order added, then the fallbacks: method, full path, handler name,
-    /// module, source location and kind. Its `Display` is a table, one
-    /// route a line.
+    /// module, source location, kind and the middleware around it
+    /// (outermost first). Its `Display` is a table, one route a line.
     ///
     /// ```
     /// use sutegi::Router;
@@ -424,12 +500,19 @@ impl Router {
     /// println!("{table}");
     /// ```
     pub fn routes(&self) -> RouteTable {
-        let routes = self
+        let mut routes: Vec<RouteSummary> = self
             .routes
             .iter()
             .map(Route::summary)
             .chain(self.fallbacks.iter().map(Fallback::summary))
             .collect();
+        // This router's layers wrap every route, outside the mounted ones'.
+        if !self.layers.is_empty() {
+            for route in &mut routes {
+                let outer = self.layers.iter().rev().map(Layer::label);
+                route.layers.splice(0..0, outer);
+            }
+        }
         RouteTable::new(routes)
     }
 
@@ -451,7 +534,7 @@ impl Router {
     /// the same method, captures named differently at one position
     /// (`/users/{id}` and `/users/{name}/posts`), a malformed path or mount
     /// prefix, a `State<T>` no `with_state` gave, a closure with two body
-    /// extractors, middleware on a mounted router.
+    /// extractors.
     pub fn into_handler(self) -> Result<RouterHandler, RouterError> {
         let Router {
             routes,
@@ -462,7 +545,15 @@ impl Router {
             problems,
             layers,
             print_routes,
+            #[cfg(feature = "openapi")]
+            descriptions,
+            #[cfg(feature = "openapi")]
+            describe,
         } = self;
+        #[cfg(feature = "openapi")]
+        if let Some(describe) = describe {
+            describe_routes(&routes, &descriptions, describe);
+        }
         let parts = RouterParts {
             routes,
             states,
@@ -514,3 +605,34 @@ fn print_route_table(handler: &RouterHandler) {
     let table = handler.routes().to_string();
     let _ = io::Write::write_all(&mut io::stderr().lock(), table.as_bytes());
 }
+
+/// What builds a router's documents and tool lists from its routes (set by
+/// the `openapi` module, which knows what the pending items are).
+#[cfg(feature = "openapi")]
+pub(crate) type DescribeRoutes = fn(Vec<route::DescribedRoute>, &[PendingDescription]);
+
+/// Hands the described routes, with their full paths, to the description
+/// (the `openapi` feature), once, while the router is checked.
+#[cfg(feature = "openapi")]
+fn describe_routes(routes: &[Route], pending: &[PendingDescription], describe: DescribeRoutes) {
+    let described = routes
+        .iter()
+        .filter_map(|route| {
+            let description = route.description.clone()?;
+            Some(route::DescribedRoute {
+                methods: route.methods.iter().collect(),
+                path: route.path.to_string(),
+                name: route.name.to_string(),
+                kind: route.kind,
+                description,
+            })
+        })
+        .collect();
+    describe(described, pending);
+}
+
+/// A document or tool list to build once the routes are checked, held
+/// without naming its type (the `openapi` module's), for the same reason
+/// as [`RouteDescription`](route::RouteDescription).
+#[cfg(feature = "openapi")]
+pub(crate) type PendingDescription = std::sync::Arc<dyn std::any::Any + Send + Sync>;

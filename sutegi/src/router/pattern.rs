@@ -80,7 +80,7 @@ fn fill_path(
 
 /// A piece of a matchit path pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum PatternPiece<'a> {
+pub(crate) enum PatternPiece<'a> {
     /// Literal text, `{{` and `}}` unescaped.
     Literal(Cow<'a, str>),
     /// `{name}`
@@ -90,7 +90,7 @@ pub(super) enum PatternPiece<'a> {
 }
 
 /// Splits a pattern matchit accepted into its pieces.
-pub(super) fn parse_pattern(pattern: &str) -> Vec<PatternPiece<'_>> {
+pub(crate) fn parse_pattern(pattern: &str) -> Vec<PatternPiece<'_>> {
     let mut pieces = Vec::new();
     let mut literal = String::new();
     let mut rest = pattern;

@@ -14,6 +14,7 @@ use std::fmt;
 use crate::extract::{shorten_type_name, StateEntry, StateRequirement};
 use crate::server::Method;
 
+use super::layers::Layer;
 use super::route_fn::{BoxedHandler, RouteFn};
 
 /// Where in the source a route (or a `mount`, a `fallback`) was declared,
@@ -29,7 +30,11 @@ impl Location {
     /// The caller's location (of a `#[track_caller]` builder method).
     #[track_caller]
     pub(crate) fn caller() -> Location {
-        let here = std::panic::Location::caller();
+        Location::from_std(std::panic::Location::caller())
+    }
+
+    /// The same place, from the standard library's location.
+    pub(crate) fn from_std(here: &'static std::panic::Location<'static>) -> Location {
         Location {
             file: here.file(),
             line: here.line(),
@@ -161,6 +166,10 @@ pub struct RouteSummary {
     pub location: Location,
     /// Whether it answers with a stream (`#[sse]`).
     pub kind: RouteKind,
+    /// The middleware around it, outermost first: the layers of the router
+    /// it is served from, then those of each router it was mounted from
+    /// (`Cors`, `AccessLog`, `closure at src/main.rs:12:10`).
+    pub layers: Vec<String>,
 }
 
 impl fmt::Display for RouteSummary {
@@ -220,6 +229,45 @@ pub struct Route {
     pub(super) handler: BoxedHandler,
     /// States of the routers this route was mounted through, nearest first.
     pub(super) scoped_states: Vec<StateEntry>,
+    /// Layers of the routers this route was mounted from, outermost first
+    /// (empty for a route of the top router, whose layers wrap everything).
+    pub(super) layers: Vec<Layer>,
+    /// What the route macro said about the route, for self-description.
+    #[cfg(feature = "openapi")]
+    pub(crate) description: Option<RouteDescription>,
+}
+
+/// A checked route as self-description sees it (the `openapi` feature),
+/// handed over by the router once its routes are known.
+#[cfg(feature = "openapi")]
+pub(crate) struct DescribedRoute {
+    pub(crate) methods: Vec<crate::server::Method>,
+    pub(crate) path: String,
+    pub(crate) name: String,
+    pub(crate) kind: RouteKind,
+    pub(crate) description: RouteDescription,
+}
+
+/// A route macro's record for self-description (the `openapi` feature),
+/// held without naming its type: the router only carries it and adds the
+/// tags its mounts give; the `openapi` module reads it. (Naming it here
+/// would make the router and its add-on import each other.)
+#[cfg(feature = "openapi")]
+#[derive(Clone)]
+pub(crate) struct RouteDescription {
+    /// The macro's `RouteDoc`, read back by the `openapi` module.
+    pub(crate) doc: &'static (dyn std::any::Any + Send + Sync),
+    /// The mounts' prefixes, outermost first.
+    pub(crate) tags: Vec<String>,
+}
+
+#[cfg(feature = "openapi")]
+impl std::fmt::Debug for RouteDescription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteDescription")
+            .field("tags", &self.tags)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Route {
@@ -265,6 +313,9 @@ impl Route {
             body_readers: F::body_readers(),
             handler: handler.into_boxed_handler(),
             scoped_states: Vec::new(),
+            layers: Vec::new(),
+            #[cfg(feature = "openapi")]
+            description: None,
         }
     }
 
@@ -313,7 +364,22 @@ impl Route {
             body_readers: 0,
             handler: info.handler,
             scoped_states: Vec::new(),
+            layers: Vec::new(),
+            #[cfg(feature = "openapi")]
+            description: None,
         }
+    }
+
+    /// Attaches what a route macro says about its route (the `openapi`
+    /// feature). Not for hand-written code.
+    #[doc(hidden)]
+    #[cfg(feature = "openapi")]
+    pub fn __describe(mut self, doc: &'static (dyn std::any::Any + Send + Sync)) -> Route {
+        self.description = Some(RouteDescription {
+            doc,
+            tags: Vec::new(),
+        });
+        self
     }
 
     pub(super) fn summary(&self) -> RouteSummary {
@@ -324,6 +390,7 @@ impl Route {
             module: self.module,
             location: self.location,
             kind: self.kind,
+            layers: self.layers.iter().map(Layer::label).collect(),
         }
     }
 

@@ -82,7 +82,8 @@ macro_rules! route_fn_impls {
 
             fn state_requirements() -> Vec<StateRequirement> {
                 let all: Vec<Option<StateRequirement>> =
-                    vec![$(<$arg as FromRequest<'static>>::state_requirement()),*];
+                    vec![$(<$arg as FromRequest<'static>>::state_requirement()
+                        .map(|needed| needed.needed_by(std::any::type_name::<$arg>()))),*];
                 all.into_iter().flatten().collect()
             }
 
@@ -112,7 +113,8 @@ macro_rules! route_fn_impls {
 
             fn state_requirements() -> Vec<StateRequirement> {
                 let all: Vec<Option<StateRequirement>> =
-                    vec![$(<$arg as FromRequest<'static>>::state_requirement()),*];
+                    vec![$(<$arg as FromRequest<'static>>::state_requirement()
+                        .map(|needed| needed.needed_by(std::any::type_name::<$arg>()))),*];
                 all.into_iter().flatten().collect()
             }
 

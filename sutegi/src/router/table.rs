@@ -23,7 +23,10 @@ use super::route::{RouteKind, RouteSummary};
 /// ```
 ///
 /// `GET` routes answer `HEAD` too (not listed); a fallback answers any
-/// method (`*`). Every line ends with a newline.
+/// method (`*`). When some route has middleware, a last column lists the
+/// layers around each route, outermost first
+/// (`AccessLog > Cors > closure at src/main.rs:20:10`). Every line ends
+/// with a newline.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RouteTable {
     routes: Vec<RouteSummary>,
@@ -69,7 +72,10 @@ impl IntoIterator for RouteTable {
 
 impl fmt::Display for RouteTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rows: Vec<[String; 4]> = self
+        // The LAYERS column appears only when some route has middleware,
+        // so a router without any keeps the four-column table.
+        let with_layers = self.routes.iter().any(|route| !route.layers.is_empty());
+        let rows: Vec<Vec<String>> = self
             .routes
             .iter()
             .map(|route| {
@@ -93,26 +99,40 @@ impl fmt::Display for RouteTable {
                     RouteKind::WebSocket => handler.push_str(" (websocket)"),
                     RouteKind::Plain => {}
                 }
-                [
+                let mut row = vec![
                     methods,
                     route.path.clone(),
                     handler,
                     route.location.to_string(),
-                ]
+                ];
+                if with_layers {
+                    row.push(route.layers.join(" > "));
+                }
+                row
             })
             .collect();
-        let header = ["METHOD", "PATH", "HANDLER", "SOURCE"].map(str::to_owned);
-        let mut widths = [0; 3];
+        let mut header: Vec<String> = ["METHOD", "PATH", "HANDLER", "SOURCE"]
+            .map(str::to_owned)
+            .into();
+        if with_layers {
+            header.push("LAYERS (outermost first)".to_owned());
+        }
+        let columns = header.len();
+        let mut widths = vec![0; columns - 1];
         for row in std::iter::once(&header).chain(&rows) {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.chars().count());
             }
         }
+        let mut line = String::new();
         for row in std::iter::once(&header).chain(&rows) {
-            for (cell, width) in row.iter().zip(widths) {
-                write!(f, "{cell:<width$}  ")?;
+            line.clear();
+            for (cell, width) in row.iter().zip(&widths) {
+                line.push_str(&format!("{cell:<width$}  ", width = *width));
             }
-            writeln!(f, "{}", row[3])?;
+            line.push_str(&row[columns - 1]);
+            // A route without layers leaves the last column empty.
+            writeln!(f, "{}", line.trim_end())?;
         }
         Ok(())
     }

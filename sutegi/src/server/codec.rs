@@ -7,11 +7,11 @@
 //! [`parse_request`] is the blocking front door over any `BufRead`.
 
 use std::io::{self, BufRead};
-use std::mem::MaybeUninit;
 use std::net::{Ipv4Addr, SocketAddr};
 
+use super::handler::HeadVerdict;
 use super::limits::Limits;
-use super::request::{Extensions, FieldRange, Method, Request, Version};
+use super::request::{Method, Request};
 
 /// Why the server refuses a request before any handler sees it. Each has a
 /// status code and a fixed message, so refusing allocates nothing the client
@@ -109,10 +109,10 @@ pub enum Incoming {
 pub fn parse_request<R: BufRead>(reader: &mut R, limits: &Limits) -> io::Result<Option<Incoming>> {
     let mut decoder = RequestDecoder::new(peer_unknown());
     let no_override = |_: Method, _: &str| None;
-    // Bytes of a head that spans several reads. Empty on the fast path,
-    // where the whole request sits in the reader's buffer and is parsed in
-    // place; only what the request used is consumed, so a pipelined next
-    // request stays in the reader.
+    // Bytes already taken from the reader that the decoder has not consumed
+    // yet: the start of a head that spans several reads. Empty on the fast
+    // path, where the whole request sits in the reader's buffer and is
+    // parsed in place.
     let mut spanning: Vec<u8> = Vec::new();
     loop {
         let available = reader.fill_buf()?;
@@ -127,9 +127,10 @@ pub fn parse_request<R: BufRead>(reader: &mut R, limits: &Limits) -> io::Result<
                 )))
             });
         }
-        let step = if spanning.is_empty() {
+        let (step, unconsumed) = if spanning.is_empty() {
             match decoder.feed(available, limits, &no_override) {
                 Err(refusal) => return Ok(Some(Incoming::Refused(refusal))),
+                // The fast path: the whole request was in this read.
                 Ok(Step {
                     consumed,
                     outcome: Outcome::Request(request),
@@ -139,23 +140,27 @@ pub fn parse_request<R: BufRead>(reader: &mut R, limits: &Limits) -> io::Result<
                 }
                 Ok(step) => {
                     spanning.extend_from_slice(&available[step.consumed..]);
-                    step
+                    (step.outcome, read - step.consumed)
                 }
             }
         } else {
             spanning.extend_from_slice(available);
-            match decoder.feed(&spanning, limits, &no_override) {
+            let step = match decoder.feed(&spanning, limits, &no_override) {
+                Ok(step) => step,
                 Err(refusal) => return Ok(Some(Incoming::Refused(refusal))),
-                Ok(step) => {
-                    spanning.drain(..step.consumed);
-                    step
-                }
-            }
+            };
+            spanning.drain(..step.consumed);
+            (step.outcome, spanning.len())
         };
-        reader.consume(read);
-        if let Outcome::Request(request) = step.outcome {
+        if let Outcome::Request(request) = step {
+            // Only the request's own bytes leave the reader: what follows
+            // it (a pipelined request) stays there for the next call. The
+            // bytes kept from earlier reads were an incomplete head, so the
+            // request ends inside this read and `unconsumed <= read`.
+            reader.consume(read - unconsumed.min(read));
             return Ok(Some(Incoming::Request(request)));
         }
+        reader.consume(read);
     }
 }
 
@@ -176,6 +181,11 @@ pub(crate) enum Outcome {
     NeedMore,
     /// A complete request.
     Request(Request),
+    /// The head of a request whose body the handler does not want (see
+    /// [`HeadVerdict::AnswerFromHead`]); its body is not read. The decoder
+    /// is left inside no request: the connection must close after the
+    /// answer, since the unread body would be taken for the next request.
+    AnswerFromHead(Request),
 }
 
 enum DecodeState {
@@ -199,6 +209,11 @@ enum DecodeState {
 pub(crate) struct RequestDecoder {
     state: DecodeState,
     peer: SocketAddr,
+    /// The head of a request refused after it was parsed (413, 417), for
+    /// the caller to render the refusal with ([`take_refused_head`]).
+    ///
+    /// [`take_refused_head`]: RequestDecoder::take_refused_head
+    refused_head: Option<Box<Request>>,
     /// Set when a head asked for `100-continue` and its body has not begun;
     /// the driver sends the interim response and clears it.
     continue_wanted: bool,
@@ -209,6 +224,7 @@ impl RequestDecoder {
         RequestDecoder {
             state: DecodeState::Head { scanned: 0 },
             peer,
+            refused_head: None,
             continue_wanted: false,
         }
     }
@@ -217,6 +233,24 @@ impl RequestDecoder {
     /// to reading a body).
     pub(crate) fn in_head(&self) -> bool {
         matches!(self.state, DecodeState::Head { .. })
+    }
+
+    /// The head of the request the last refusal was about, when it was
+    /// decided after the head was parsed (a body too large, an unknown
+    /// expectation); its body is not there.
+    pub(crate) fn take_refused_head(&mut self) -> Option<Request> {
+        self.refused_head.take().map(|head| *head)
+    }
+
+    /// Body bytes received so far for the request being read (de-chunked),
+    /// or 0 between requests: what the minimum body rate is measured on.
+    pub(crate) fn body_received(&self) -> u64 {
+        match &self.state {
+            DecodeState::Head { .. } => 0,
+            DecodeState::Sized { request, .. } | DecodeState::Chunked { request, .. } => {
+                request.body.len() as u64
+            }
+        }
     }
 
     /// Takes the "send `100 Continue` now" signal.
@@ -232,6 +266,21 @@ impl RequestDecoder {
         limits: &Limits,
         body_limit: &dyn Fn(Method, &str) -> Option<u64>,
     ) -> Result<Step, Refusal> {
+        let check_head = |head: &Request| HeadVerdict::ReadBody {
+            limit: body_limit(head.method, head.path()),
+        };
+        self.feed_judged(input, limits, &check_head)
+    }
+
+    /// [`feed`](Self::feed), with the handler's verdict on each head that
+    /// declares a body: its limit, or [`Outcome::AnswerFromHead`] for a
+    /// body nobody wants that has not fully arrived.
+    pub(crate) fn feed_judged(
+        &mut self,
+        input: &[u8],
+        limits: &Limits,
+        check_head: &dyn Fn(&Request) -> HeadVerdict,
+    ) -> Result<Step, Refusal> {
         let mut consumed = 0;
         loop {
             let rest = &input[consumed..];
@@ -243,23 +292,17 @@ impl RequestDecoder {
                     let has_line_feed =
                         rest.last() == Some(&b'\n') || rest[searched_to..].contains(&b'\n');
                     if !has_line_feed {
-                        // A CR followed by anything but LF can never become
-                        // a line end: refuse now rather than at the deadline.
-                        let tail = &rest[searched_to.saturating_sub(1)..];
-                        if tail
-                            .windows(2)
-                            .any(|pair| pair[0] == b'\r' && pair[1] != b'\n')
-                        {
-                            return Err(Refusal::BadRequest("a bare CR in the request head"));
-                        }
+                        // Refused now rather than at the deadline: a bare CR,
+                        // a target or head over the limit.
+                        check_incomplete_head(rest, searched_to, limits)?;
                         *scanned = rest.len();
-                        check_partial_head(rest, limits)?;
                         return Ok(Step {
                             consumed,
                             outcome: Outcome::NeedMore,
                         });
                     }
-                    let Some((request, head_len, framing)) = parse_head(rest, limits, self.peer)?
+                    let Some((request, head_len, framing)) =
+                        parse_head(rest, searched_to, limits, self.peer)?
                     else {
                         *scanned = rest.len();
                         return Ok(Step {
@@ -268,10 +311,37 @@ impl RequestDecoder {
                         });
                     };
                     consumed += head_len;
+                    if framing.expectation_failed {
+                        self.refused_head = Some(Box::new(request));
+                        return Err(Refusal::ExpectationFailed);
+                    }
                     let expects_continue = framing.expect_continue;
-                    // Asked only when there is a body to bound.
-                    let limit = || {
-                        body_limit(request.method, request.path()).unwrap_or(limits.max_body_bytes)
+                    // Asked only when there is a body to bound. A body
+                    // nobody wants is left unread unless it is all here
+                    // already (then reading it costs nothing and the
+                    // connection can be kept).
+                    let body_here = (rest.len() - head_len) as u64;
+                    let limit = match framing.body {
+                        BodyFraming::None | BodyFraming::Sized(0) => limits.max_body_bytes,
+                        BodyFraming::Sized(_) | BodyFraming::Chunked => {
+                            match check_head(&request) {
+                                HeadVerdict::ReadBody { limit } => {
+                                    limit.unwrap_or(limits.max_body_bytes)
+                                }
+                                HeadVerdict::AnswerFromHead => match framing.body {
+                                    BodyFraming::Sized(length) if length <= body_here => {
+                                        limits.max_body_bytes
+                                    }
+                                    _ => {
+                                        self.state = DecodeState::Head { scanned: 0 };
+                                        return Ok(Step {
+                                            consumed,
+                                            outcome: Outcome::AnswerFromHead(request),
+                                        });
+                                    }
+                                },
+                            }
+                        }
                     };
                     match framing.body {
                         BodyFraming::None => {
@@ -282,7 +352,8 @@ impl RequestDecoder {
                             });
                         }
                         BodyFraming::Sized(length) => {
-                            if length > limit() {
+                            if length > limit {
+                                self.refused_head = Some(Box::new(request));
                                 return Err(Refusal::BodyTooLarge);
                             }
                             let mut request = Box::new(request);
@@ -297,7 +368,7 @@ impl RequestDecoder {
                             };
                         }
                         BodyFraming::Chunked => {
-                            let chunks = ChunkedDecoder::new(limit());
+                            let chunks = ChunkedDecoder::new(limit);
                             self.state = DecodeState::Chunked {
                                 request: Box::new(request),
                                 chunks,
@@ -323,7 +394,21 @@ impl RequestDecoder {
                     });
                 }
                 DecodeState::Chunked { request, chunks } => {
-                    let (taken, done) = chunks.decode(rest, &mut request.body)?;
+                    let (taken, done) = match chunks.decode(rest, &mut request.body) {
+                        Ok(decoded) => decoded,
+                        Err(Refusal::BodyTooLarge) => {
+                            let state = std::mem::replace(
+                                &mut self.state,
+                                DecodeState::Head { scanned: 0 },
+                            );
+                            if let DecodeState::Chunked { mut request, .. } = state {
+                                request.body = Vec::new();
+                                self.refused_head = Some(request);
+                            }
+                            return Err(Refusal::BodyTooLarge);
+                        }
+                        Err(refusal) => return Err(refusal),
+                    };
                     consumed += taken;
                     if !done {
                         return Ok(Step {
@@ -340,6 +425,27 @@ impl RequestDecoder {
         }
     }
 
+    /// While a `Content-Length` body is arriving: its buffer and the bytes
+    /// still to come, so the connection can read the body straight into
+    /// its final buffer. What it appends is counted with
+    /// [`body_arrived`](RequestDecoder::body_arrived).
+    pub(crate) fn sized_body(&mut self) -> Option<(&mut Vec<u8>, &u64)> {
+        match &mut self.state {
+            DecodeState::Sized { request, remaining } => Some((&mut request.body, remaining)),
+            _ => None,
+        }
+    }
+
+    /// Counts `count` body bytes appended through
+    /// [`sized_body`](RequestDecoder::sized_body); the next `feed` (even of
+    /// no input) completes the request when none remain.
+    pub(crate) fn body_arrived(&mut self, count: usize) {
+        if let DecodeState::Sized { remaining, .. } = &mut self.state {
+            *remaining = remaining.saturating_sub(count as u64);
+            self.continue_wanted = false;
+        }
+    }
+
     fn finish_body(&mut self) -> Outcome {
         self.continue_wanted = false;
         match std::mem::replace(&mut self.state, DecodeState::Head { scanned: 0 }) {
@@ -351,643 +457,15 @@ impl RequestDecoder {
     }
 }
 
-/// A head that has not completed yet may already cross a limit: a target
-/// longer than allowed (414 wins, being met first on the wire), then the
-/// head size (431).
-fn check_partial_head(partial: &[u8], limits: &Limits) -> Result<(), Refusal> {
-    let line_end = partial.iter().position(|&b| b == b'\n');
-    let line = &partial[..line_end.unwrap_or(partial.len())];
-    // Skip the empty lines a client may send before a request.
-    let line = match line.iter().position(|&b| b != b'\r' && b != b'\n') {
-        Some(start) => &line[start..],
-        None => {
-            return if partial.len() > limits.head_bytes() {
-                Err(Refusal::HeadersTooLarge)
-            } else {
-                Ok(())
-            }
-        }
-    };
-    if let Some(space) = line.iter().position(|&b| b == b' ') {
-        let after_method = &line[space + 1..];
-        let target_len = after_method
-            .iter()
-            .position(|&b| b == b' ')
-            .unwrap_or(after_method.len());
-        if target_len > limits.max_target_bytes {
-            return Err(Refusal::UriTooLong);
-        }
-    }
-    if partial.len() > limits.head_bytes() {
-        return Err(Refusal::HeadersTooLarge);
-    }
-    Ok(())
-}
+mod chunked;
+mod head;
 
-enum BodyFraming {
-    None,
-    Sized(u64),
-    Chunked,
-}
-
-struct Framing {
-    body: BodyFraming,
-    expect_continue: bool,
-}
-
-/// Header names the codec acts on, recognised once per field.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Special {
-    ContentLength,
-    TransferEncoding,
-    Host,
-    Connection,
-    Expect,
-    Other,
-}
-
-/// Recognises `name`, a field name httparse has accepted (so a token).
-fn classify(name: &[u8]) -> Special {
-    let (special, same) = match name.len() {
-        4 => (Special::Host, token_is(name, b"host")),
-        6 => (Special::Expect, token_is(name, b"expect")),
-        10 => (Special::Connection, token_is(name, b"connection")),
-        14 => (Special::ContentLength, token_is(name, b"content-length")),
-        17 => (
-            Special::TransferEncoding,
-            token_is(name, b"transfer-encoding"),
-        ),
-        _ => return Special::Other,
-    };
-    if same {
-        special
-    } else {
-        Special::Other
-    }
-}
-
-/// Whether the token `name` is `lowercase` ignoring ASCII case.
-///
-/// Every header is classified, so this is cheaper than
-/// `eq_ignore_ascii_case` (which lowercases both sides byte by byte): with
-/// the length a constant the loop unrolls into a branch-free comparison.
-/// OR-ing 0x20 lowercases a letter and keeps `-`, and no other token byte
-/// turns into a letter or `-` by it (only CR would become `-`, and a name
-/// cannot hold one).
-fn token_is<const N: usize>(name: &[u8], lowercase: &[u8; N]) -> bool {
-    let Ok(name) = <&[u8; N]>::try_from(name) else {
-        return false;
-    };
-    let mut difference = 0;
-    for (byte, lower) in name.iter().zip(lowercase) {
-        difference |= (byte | 0x20) ^ lower;
-    }
-    difference == 0
-}
-
-/// Parses a complete head at the start of `buf`, or `None` if it is not
-/// complete yet.
-fn parse_head(
-    buf: &[u8],
-    limits: &Limits,
-    peer: SocketAddr,
-) -> Result<Option<(Request, usize, Framing)>, Refusal> {
-    const MAX_FIELDS: usize = 512;
-    let mut headers = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_FIELDS];
-    let field_room = limits.max_headers.clamp(1, MAX_FIELDS);
-    let window = &buf[..buf.len().min(limits.head_bytes())];
-    let mut parsed = httparse::Request::new(&mut []);
-    let status = parsed.parse_with_uninit_headers(window, &mut headers[..field_room]);
-    let head_len = match status {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => {
-            check_partial_head(buf, limits)?;
-            return Ok(None);
-        }
-        Err(error) => return Err(refusal_for(error, window, limits)),
-    };
-
-    let method_token = parsed.method.unwrap_or("");
-    let method = Method::from_token(method_token.as_bytes()).ok_or(Refusal::UnknownMethod)?;
-    let target = parsed.path.unwrap_or("");
-    if target.len() > limits.max_target_bytes {
-        return Err(Refusal::UriTooLong);
-    }
-    let version = match parsed.version {
-        Some(0) => Version::Http10,
-        Some(1) => Version::Http11,
-        _ => return Err(Refusal::UnsupportedVersion),
-    };
-    // A bare CR anywhere in a complete head is already a parse error in
-    // httparse (it accepts CR only before LF); the codec tests pin that.
-    let head = &buf[..head_len];
-
-    // Offsets of the target and fields inside the head: httparse hands out
-    // sub-slices of `buf`, so pointer differences give the ranges.
-    let base = buf.as_ptr() as usize;
-    let offset = |slice: &[u8]| slice.as_ptr() as usize - base;
-    let origin = origin_form(target, method)?;
-    let target_start = offset(target.as_bytes()) + (target.len() - origin.len());
-    let target_end = target_start + origin.len();
-    // A byte loop beats `str::find`'s memchr on a target this short.
-    let path_end = origin
-        .bytes()
-        .position(|b| b == b'?')
-        .map_or(target_end, |q| target_start + q);
-
-    // The request's one buffer: the head, then its field table.
-    let mut owned = Vec::with_capacity(head_len + parsed.headers.len() * FieldRange::ENCODED_LEN);
-    owned.extend_from_slice(head);
-    let mut content_length: Option<u64> = None;
-    let mut codings = TransferCodings::default();
-    let mut transfer_encoding_seen = false;
-    let mut hosts = 0;
-    let mut connection_close = false;
-    let mut connection_keep_alive = false;
-    let mut expect_continue = false;
-    for header in parsed.headers.iter() {
-        let value = header.value;
-        let range = FieldRange {
-            name_start: offset(header.name.as_bytes()) as u16,
-            name_len: header.name.len() as u16,
-            value_start: if value.is_empty() {
-                0
-            } else {
-                offset(value) as u16
-            },
-            value_len: value.len() as u16,
-        };
-        owned.extend_from_slice(&range.encode());
-        match classify(header.name.as_bytes()) {
-            Special::Other => {}
-            Special::ContentLength => {
-                if content_length.is_some() {
-                    return Err(Refusal::BadRequest("more than one Content-Length"));
-                }
-                content_length = Some(parse_content_length(value)?);
-            }
-            Special::TransferEncoding => {
-                if version == Version::Http10 {
-                    return Err(Refusal::BadRequest(
-                        "Transfer-Encoding is not allowed in HTTP/1.0",
-                    ));
-                }
-                transfer_encoding_seen = true;
-                codings.add_field(value);
-            }
-            Special::Host => hosts += 1,
-            Special::Connection => {
-                for token in value.split(|&b| b == b',') {
-                    let token = token.trim_ascii();
-                    if token.eq_ignore_ascii_case(b"close") {
-                        connection_close = true;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                        connection_keep_alive = true;
-                    }
-                }
-            }
-            Special::Expect => {
-                if value.trim_ascii().eq_ignore_ascii_case(b"100-continue") {
-                    expect_continue = version == Version::Http11;
-                } else {
-                    return Err(Refusal::ExpectationFailed);
-                }
-            }
-        }
-    }
-    if version == Version::Http11 && hosts != 1 {
-        return Err(Refusal::BadRequest(if hosts == 0 {
-            "HTTP/1.1 requests need a Host header"
-        } else {
-            "more than one Host header"
-        }));
-    }
-    if hosts > 1 {
-        return Err(Refusal::BadRequest("more than one Host header"));
-    }
-    if transfer_encoding_seen && content_length.is_some() {
-        return Err(Refusal::BadRequest(
-            "both Content-Length and Transfer-Encoding",
-        ));
-    }
-    let chunked = transfer_encoding_seen && codings.verdict()?;
-    let body = if chunked {
-        BodyFraming::Chunked
-    } else {
-        match content_length {
-            Some(0) | None => BodyFraming::None,
-            Some(length) => BodyFraming::Sized(length),
-        }
-    };
-    let keep_alive = match version {
-        Version::Http11 => !connection_close,
-        Version::Http10 => connection_keep_alive && !connection_close,
-    };
-    let request = Request {
-        buf: owned,
-        fields_at: head_len as u32,
-        method,
-        target_start: target_start as u32,
-        target_end: target_end as u32,
-        path_end: path_end as u32,
-        version,
-        body: Vec::new(),
-        peer,
-        keep_alive,
-        extensions: Extensions::default(),
-    };
-    Ok(Some((
-        request,
-        head_len,
-        Framing {
-            body,
-            expect_continue,
-        },
-    )))
-}
-
-/// The origin-form part of a target: `/path?query` as is; the path of an
-/// absolute-form target (`http://host/path`, which proxies send); `*` for
-/// `OPTIONS`. Anything else is a 400.
-fn origin_form(target: &str, method: Method) -> Result<&str, Refusal> {
-    if target.starts_with('/') {
-        return Ok(target);
-    }
-    if target == "*" && method == Method::Options {
-        return Ok(target);
-    }
-    for scheme in ["http://", "https://"] {
-        // Compared as bytes: the target may hold UTF-8 (httparse accepts
-        // it), and a byte offset into it need not be a char boundary.
-        let bytes = target.as_bytes();
-        if bytes.len() > scheme.len()
-            && bytes[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
-        {
-            let after = &target[scheme.len()..];
-            return Ok(match after.find(['/', '?']) {
-                Some(at) if after.as_bytes()[at] == b'/' => &after[at..],
-                // `http://host` or `http://host?q`: the path is empty; serve `/`.
-                _ => return Err(Refusal::BadRequest("an absolute-form target needs a path")),
-            });
-        }
-    }
-    Err(Refusal::BadRequest(
-        "the request target must start with '/'",
-    ))
-}
-
-fn parse_content_length(value: &[u8]) -> Result<u64, Refusal> {
-    let digits = value.trim_ascii();
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(Refusal::BadRequest(
-            "Content-Length must be a plain decimal number",
-        ));
-    }
-    let mut length: u64 = 0;
-    for &digit in digits {
-        length = length
-            .checked_mul(10)
-            .and_then(|l| l.checked_add(u64::from(digit - b'0')))
-            .ok_or(Refusal::BadRequest(
-                "Content-Length is too large to be a length",
-            ))?;
-    }
-    Ok(length)
-}
-
-/// What the `Transfer-Encoding` fields of a request say, folded across
-/// every field (a list may be split over several).
-#[derive(Default)]
-struct TransferCodings {
-    any: bool,
-    chunked_count: u32,
-    last_is_chunked: bool,
-    others: bool,
-    malformed: bool,
-}
-
-impl TransferCodings {
-    fn add_field(&mut self, value: &[u8]) {
-        for coding in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-            if coding.is_empty() {
-                continue; // empty list elements are allowed by the list syntax
-            }
-            self.any = true;
-            let chunked = coding.eq_ignore_ascii_case(b"chunked");
-            self.last_is_chunked = chunked;
-            if chunked {
-                self.chunked_count += 1;
-            } else if coding
-                .iter()
-                .all(|&b| is_token_byte(b) || b" ;=\t\"".contains(&b))
-            {
-                self.others = true;
-            } else {
-                self.malformed = true;
-            }
-        }
-        if value.trim_ascii().is_empty() {
-            self.malformed = true;
-        }
-    }
-
-    /// `chunked` must come last and once (else the body cannot be framed:
-    /// 400); another coding before it is not supported (501).
-    fn verdict(&self) -> Result<bool, Refusal> {
-        if self.malformed || (self.any && !self.last_is_chunked) || self.chunked_count > 1 {
-            return Err(Refusal::BadRequest(
-                "Transfer-Encoding must end with chunked, given once",
-            ));
-        }
-        if self.others {
-            return Err(Refusal::UnsupportedTransferCoding);
-        }
-        Ok(self.chunked_count == 1)
-    }
-}
-
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// Maps an httparse error to the refusal the client gets.
-fn refusal_for(error: httparse::Error, head: &[u8], limits: &Limits) -> Refusal {
-    match error {
-        httparse::Error::TooManyHeaders => Refusal::HeadersTooLarge,
-        httparse::Error::Version => {
-            // A well-formed `HTTP/x.y` we do not speak is a 505; garbage is a 400.
-            let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
-            let line = head[..line_end].trim_ascii();
-            // `GET /a b HTTP/1.1` ends with a fine version, but its request
-            // line has four parts: malformed (400), not a version we lack.
-            let parts = line.split(|&b| b == b' ').count();
-            let token = line.rsplit(|&b| b == b' ').next().unwrap_or(b"");
-            if parts == 3
-                && token.len() == 8
-                && token.starts_with(b"HTTP/")
-                && token[5].is_ascii_digit()
-                && token[6] == b'.'
-                && token[7].is_ascii_digit()
-            {
-                Refusal::UnsupportedVersion
-            } else {
-                Refusal::BadRequest("malformed HTTP version in the request line")
-            }
-        }
-        httparse::Error::Token => {
-            // The method token, or the target had a forbidden byte.
-            if check_partial_head(head, limits) == Err(Refusal::UriTooLong) {
-                Refusal::UriTooLong
-            } else {
-                Refusal::BadRequest("malformed request line")
-            }
-        }
-        httparse::Error::HeaderName => Refusal::BadRequest("malformed header field name"),
-        httparse::Error::HeaderValue => Refusal::BadRequest("malformed header field value"),
-        httparse::Error::NewLine => {
-            Refusal::BadRequest("malformed line ending in the request head")
-        }
-        httparse::Error::Status => Refusal::BadRequest("malformed request line"),
-    }
-}
-
-/// Resumable decoder of a chunked body (RFC 9112 §7.1). Chunk extensions
-/// and trailer fields are read and ignored; every line needs CRLF.
-pub(crate) struct ChunkedDecoder {
-    state: ChunkState,
-    limit: u64,
-    total: u64,
-    /// Bytes of the current size line or trailer section, bounded so a
-    /// client cannot stream an endless extension.
-    line_bytes: usize,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ChunkState {
-    /// Reading hex digits; `any` says whether one was seen.
-    Size {
-        size: u64,
-        any: bool,
-    },
-    /// Whitespace after the size, before `;` or CR.
-    SizeSpace {
-        size: u64,
-    },
-    /// Inside a chunk extension, up to CR.
-    Extension {
-        size: u64,
-    },
-    /// Saw CR after the size line; LF must follow.
-    SizeLf {
-        size: u64,
-    },
-    Data {
-        remaining: u64,
-    },
-    DataCr,
-    DataLf,
-    /// At the start of a trailer line (or the final empty line).
-    TrailerStart,
-    /// Inside a trailer field line, up to CR.
-    TrailerLine,
-    TrailerLf,
-    FinalLf,
-    Done,
-}
-
-/// Longest chunk-size line (size plus extensions) or trailer section.
-const MAX_CHUNK_LINE: usize = 4096;
-
-impl ChunkedDecoder {
-    pub(crate) fn new(limit: u64) -> ChunkedDecoder {
-        ChunkedDecoder {
-            state: ChunkState::Size {
-                size: 0,
-                any: false,
-            },
-            limit,
-            total: 0,
-            line_bytes: 0,
-        }
-    }
-
-    /// Decodes from `input`, appending body bytes to `out`. Returns how many
-    /// bytes were taken and whether the body (with its trailers) ended.
-    pub(crate) fn decode(
-        &mut self,
-        input: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<(usize, bool), Refusal> {
-        let mut at = 0;
-        while at < input.len() {
-            if let ChunkState::Data { remaining } = self.state {
-                let take = remaining.min((input.len() - at) as u64) as usize;
-                out.extend_from_slice(&input[at..at + take]);
-                at += take;
-                let left = remaining - take as u64;
-                self.state = if left == 0 {
-                    ChunkState::DataCr
-                } else {
-                    ChunkState::Data { remaining: left }
-                };
-                continue;
-            }
-            let byte = input[at];
-            at += 1;
-            self.step(byte)?;
-            if self.state == ChunkState::Done {
-                return Ok((at, true));
-            }
-        }
-        Ok((at, self.state == ChunkState::Done))
-    }
-
-    fn line_byte(&mut self) -> Result<(), Refusal> {
-        self.line_bytes += 1;
-        if self.line_bytes > MAX_CHUNK_LINE {
-            Err(Refusal::BadRequest(
-                "a chunk-size line or trailer section is too long",
-            ))
-        } else {
-            Ok(())
-        }
-    }
-
-    fn step(&mut self, byte: u8) -> Result<(), Refusal> {
-        const NEED_CRLF: Refusal = Refusal::BadRequest("chunked framing lines must end with CRLF");
-        self.state = match self.state {
-            ChunkState::Size { size, any } => {
-                self.line_byte()?;
-                match byte {
-                    b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => {
-                        let digit = (byte as char).to_digit(16).unwrap_or(0) as u64;
-                        let size = size
-                            .checked_mul(16)
-                            .and_then(|s| s.checked_add(digit))
-                            .ok_or(Refusal::BadRequest("a chunk size overflows"))?;
-                        ChunkState::Size { size, any: true }
-                    }
-                    _ if !any => {
-                        return Err(Refusal::BadRequest(
-                            "a chunk size must be hexadecimal digits",
-                        ))
-                    }
-                    b'\r' => ChunkState::SizeLf { size },
-                    b';' => ChunkState::Extension { size },
-                    b' ' | b'\t' => ChunkState::SizeSpace { size },
-                    b'\n' => return Err(NEED_CRLF),
-                    _ => {
-                        return Err(Refusal::BadRequest(
-                            "a chunk size must be hexadecimal digits",
-                        ))
-                    }
-                }
-            }
-            ChunkState::SizeSpace { size } => {
-                self.line_byte()?;
-                match byte {
-                    b' ' | b'\t' => ChunkState::SizeSpace { size },
-                    b';' => ChunkState::Extension { size },
-                    b'\r' => ChunkState::SizeLf { size },
-                    b'\n' => return Err(NEED_CRLF),
-                    _ => {
-                        return Err(Refusal::BadRequest(
-                            "a chunk size must be hexadecimal digits",
-                        ))
-                    }
-                }
-            }
-            ChunkState::Extension { size } => {
-                self.line_byte()?;
-                match byte {
-                    b'\r' => ChunkState::SizeLf { size },
-                    b'\n' => return Err(NEED_CRLF),
-                    0 => return Err(Refusal::BadRequest("a NUL byte in a chunk extension")),
-                    _ => ChunkState::Extension { size },
-                }
-            }
-            ChunkState::SizeLf { size } => {
-                if byte != b'\n' {
-                    return Err(NEED_CRLF);
-                }
-                self.line_bytes = 0;
-                // Decided once the size line is whole, so an overflowing
-                // size is a 400 however the bytes arrive.
-                if self.total.saturating_add(size) > self.limit {
-                    return Err(Refusal::BodyTooLarge);
-                }
-                if size == 0 {
-                    ChunkState::TrailerStart
-                } else {
-                    self.total += size;
-                    ChunkState::Data { remaining: size }
-                }
-            }
-            ChunkState::Data { .. } => unreachable!("data is copied in bulk by decode"),
-            ChunkState::DataCr => {
-                if byte != b'\r' {
-                    return Err(Refusal::BadRequest("chunk data must be followed by CRLF"));
-                }
-                ChunkState::DataLf
-            }
-            ChunkState::DataLf => {
-                if byte != b'\n' {
-                    return Err(Refusal::BadRequest("chunk data must be followed by CRLF"));
-                }
-                ChunkState::Size {
-                    size: 0,
-                    any: false,
-                }
-            }
-            ChunkState::TrailerStart => {
-                self.line_byte()?;
-                match byte {
-                    b'\r' => ChunkState::FinalLf,
-                    b'\n' => return Err(NEED_CRLF),
-                    b' ' | b'\t' => {
-                        return Err(Refusal::BadRequest("obsolete line folding in a trailer"))
-                    }
-                    _ => ChunkState::TrailerLine,
-                }
-            }
-            ChunkState::TrailerLine => {
-                self.line_byte()?;
-                match byte {
-                    b'\r' => ChunkState::TrailerLf,
-                    b'\n' => return Err(NEED_CRLF),
-                    0 => return Err(Refusal::BadRequest("a NUL byte in a trailer field")),
-                    _ => ChunkState::TrailerLine,
-                }
-            }
-            ChunkState::TrailerLf => {
-                if byte != b'\n' {
-                    return Err(NEED_CRLF);
-                }
-                ChunkState::TrailerStart
-            }
-            ChunkState::FinalLf => {
-                if byte != b'\n' {
-                    return Err(NEED_CRLF);
-                }
-                ChunkState::Done
-            }
-            ChunkState::Done => ChunkState::Done,
-        };
-        Ok(())
-    }
-}
-
-/// Encodes `data` as one chunk (used by tests and the in-memory codec
-/// round-trip; the server's sinks frame their writes themselves).
 #[cfg(test)]
-pub(crate) fn encode_chunk(data: &[u8], out: &mut Vec<u8>) {
-    if data.is_empty() {
-        return;
-    }
-    out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
-    out.extend_from_slice(data);
-    out.extend_from_slice(b"\r\n");
-}
+use chunked::encode_chunk;
+use chunked::ChunkedDecoder;
+use head::{check_incomplete_head, parse_head, BodyFraming};
+#[cfg(test)]
+use head::{classify, Special};
 
 #[cfg(test)]
 mod tests;

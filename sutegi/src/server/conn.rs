@@ -6,15 +6,21 @@
 //! A parked connection owns no read buffer: workers read into their own
 //! scratch buffer and a connection keeps only the bytes of a request still
 //! arriving, so an idle keep-alive connection costs about a hundred bytes.
+//!
+//! The file runs past 600 lines because the states of one connection (head,
+//! body, answer, outbox, linger) share its buffer and deadlines: split
+//! apart, each piece would need the others' private fields. Its tests are
+//! in `conn/tests.rs`.
 
 use std::borrow::Cow;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use super::codec::{Outcome, Refusal, RequestDecoder};
-use super::handler::{handle_or_500, safe_refuse, Handler};
-use super::limits::Limits;
+use super::handler::{handle_or_500, safe_refuse, Handler, HeadVerdict};
+use super::limits::{Limits, PeerSlot};
 use super::registered::Registered;
 use super::request::{Method, Request, Version};
 use super::response::{Body, HeaderText, Producer, Response};
@@ -94,7 +100,8 @@ pub(crate) enum Wait {
     Idle,
     /// A request head is arriving: the head deadline, from its first byte.
     Head,
-    /// A body is arriving: it must progress every `body_timeout`.
+    /// A body is arriving: it must progress every `body_timeout`, and meet
+    /// each window's share of `min_body_rate`.
     Body,
     /// The client is not taking the response fast enough: `write_timeout`.
     Writing,
@@ -131,8 +138,19 @@ pub(crate) struct Conn {
     pending: Vec<u8>,
     outbox: Option<Box<Outbox>>,
     served: usize,
+    /// While a body arrives: when its current rate window began, and the
+    /// body bytes received by then.
+    body_window: Option<(Instant, u64)>,
+    /// This connection's place in its peer's count, if the count is
+    /// bounded; dropping the connection frees it.
+    pub(crate) peer_slot: Option<PeerSlot>,
     pub(crate) wait: Wait,
     pub(crate) deadline: Instant,
+    /// The last turn read the socket until it had nothing more (a read
+    /// would block, or returned less than it asked). The readiness set
+    /// reports a socket only when new bytes arrive (edge-triggered), so a
+    /// connection parked without this must be served again, not waited on.
+    pub(crate) drained: bool,
 }
 
 /// What the readiness set should wait for on a parked connection.
@@ -155,6 +173,39 @@ pub(crate) struct StreamJob {
 pub(crate) enum StreamWork {
     Produce(Producer),
     Upgrade(UpgradeHandler),
+}
+
+/// The response to a codec refusal. One decided once the head was parsed
+/// (413, 417) goes to [`Handler::refuse_request`] with that head, so a
+/// router's middleware runs around it (CORS headers, request id, access
+/// log), and a 413 names the limit that applied; a refusal of bytes that
+/// never became a head goes to [`Handler::refuse`]. Rendering that panics
+/// falls back to plain text: a refusal must always go out.
+pub(crate) fn render_refusal<H: Handler + ?Sized>(
+    handler: &H,
+    limits: &Limits,
+    head: Option<&Request>,
+    refusal: Refusal,
+) -> Response {
+    let Some(head) = head else {
+        return safe_refuse(handler, refusal.status(), refusal.message());
+    };
+    let message: Cow<'static, str> = match refusal {
+        Refusal::BodyTooLarge => match handler.body_limit(head.method(), head.path()) {
+            Some(limit) => format!("the body exceeds this route's limit of {limit} bytes").into(),
+            None => format!(
+                "the body exceeds the server's limit of {} bytes",
+                limits.max_body_bytes
+            )
+            .into(),
+        },
+        other => other.message().into(),
+    };
+    let status = refusal.status();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        handler.refuse_request(head, status, &message)
+    }))
+    .unwrap_or_else(|_| safe_refuse(handler, status, &message))
 }
 
 /// Where a connection goes after its turn on a worker.
@@ -187,8 +238,11 @@ impl Conn {
             pending: Vec::new(),
             outbox: None,
             served: 0,
+            body_window: None,
+            peer_slot: None,
             wait: Wait::New,
             deadline: Instant::now() + limits.idle_timeout,
+            drained: false,
         }
     }
 
@@ -213,11 +267,34 @@ impl Conn {
             // The head deadline runs from the head's first byte.
             Wait::Head if self.wait == Wait::Head => self.deadline,
             Wait::Head => now + limits.head_timeout,
-            Wait::Body => now + limits.body_timeout,
+            Wait::Body => self.body_deadline(now, limits),
             Wait::Writing => now + limits.write_timeout,
             Wait::Lingering => now + LINGER,
         };
         self.wait = wait;
+    }
+
+    /// The deadline of a body in progress: the next `body_timeout` for
+    /// progress, but no later than the end of the current rate window. A
+    /// window whose quota (`min_body_rate × body_rate_window` bytes) is met
+    /// ends early and the next one starts, so passing this deadline always
+    /// means the body stalled or fell below the rate.
+    fn body_deadline(&mut self, now: Instant, limits: &Limits) -> Instant {
+        let progress = now + limits.body_timeout;
+        if limits.min_body_rate == 0 {
+            return progress;
+        }
+        let received = self.decoder.body_received();
+        let quota =
+            ((limits.min_body_rate as f64 * limits.body_rate_window.as_secs_f64()) as u64).max(1);
+        let window = match self.body_window {
+            Some((start, at_start)) if received.saturating_sub(at_start) < quota => {
+                (start, at_start)
+            }
+            _ => (now, received),
+        };
+        self.body_window = Some(window);
+        progress.min(window.0 + limits.body_rate_window)
     }
 
     /// Gives a connection that has sent nothing a short grace to send its
@@ -232,7 +309,8 @@ impl Conn {
         turn: &mut Turn<'_, H>,
         refusal: Refusal,
     ) -> Placement {
-        let response = safe_refuse(turn.handler, refusal.status(), refusal.message());
+        let head = self.decoder.take_refused_head();
+        let response = render_refusal(turn.handler, turn.limits, head.as_ref(), refusal);
         let framing = ResponseFraming {
             version: Version::Http11,
             head_only: false,
@@ -281,6 +359,7 @@ impl Conn {
     /// One turn on a worker, after the readiness set said the socket is
     /// ready.
     pub(crate) fn run<H: Handler>(mut self: Box<Self>, turn: &mut Turn<'_, H>) -> Placement {
+        self.drained = false;
         if self.outbox.is_some() {
             match self.flush_outbox() {
                 Ok(true) => {
@@ -290,7 +369,13 @@ impl Conn {
                     }
                     // Answered in full: the connection is between requests
                     // again, under the idle deadline, not the write one.
-                    self.wait_for(Wait::Idle, turn.limits);
+                    // (Unless what went out was a `100 Continue`: then the
+                    // body is next.)
+                    if self.decoder.in_head() {
+                        self.wait_for(Wait::Idle, turn.limits);
+                    } else {
+                        self.wait_for(Wait::Body, turn.limits);
+                    }
                 }
                 Ok(false) => return Placement::Park(self, Interest::Write),
                 Err(_) => return Placement::Close(self),
@@ -312,23 +397,41 @@ impl Conn {
             };
         }
         for _ in 0..READS_PER_TURN {
-            match (&*self.socket).read(turn.scratch.spare(READ_CHUNK)) {
+            let (read, asked, in_place) = match self.read_body_in_place(turn) {
+                Some((read, asked)) => (read, asked, true),
+                None => {
+                    let room = turn.scratch.spare(READ_CHUNK);
+                    let asked = room.len();
+                    ((&*self.socket).read(room), asked, false)
+                }
+            };
+            match read {
                 Ok(0) => {
                     // The peer closed. A half-sent request gets no answer:
                     // nobody is left to read it.
                     return Placement::Close(self);
                 }
                 Ok(n) => {
-                    turn.scratch.advance(n);
+                    if !in_place {
+                        turn.scratch.advance(n);
+                    }
                     self = match self.process(turn, true) {
                         Ok(conn) => conn,
                         Err(next) => return next,
                     };
-                    if n < READ_CHUNK {
+                    // A short read emptied the socket's queue, unless the
+                    // client's end of stream came with the bytes: that
+                    // raises no further readiness, so a request still
+                    // incomplete reads on to find it (or would-block).
+                    if n < asked && turn.scratch.is_empty() && self.decoder.in_head() {
+                        self.drained = true;
                         break;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.drained = true;
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return Placement::Close(self),
             }
@@ -342,6 +445,44 @@ impl Conn {
         Placement::Park(self, Interest::Read)
     }
 
+    /// While a `Content-Length` body arrives with nothing ahead of it in the
+    /// scratch buffer, reads it straight into the request's own body buffer
+    /// (no copy from scratch), never past the body's end so a pipelined
+    /// request behind it stays in the socket. `None` when that does not
+    /// apply; else the read's result (its bytes already counted by the
+    /// codec) and how many bytes it asked for. Feeding the codec afterwards
+    /// (with the scratch buffer still empty) finishes the request once the
+    /// body is whole.
+    fn read_body_in_place<H>(
+        &mut self,
+        turn: &mut Turn<'_, H>,
+    ) -> Option<(io::Result<usize>, usize)> {
+        if !turn.scratch.is_empty() {
+            return None;
+        }
+        let (body, remaining) = self.decoder.sized_body()?;
+        let remaining = usize::try_from(*remaining).unwrap_or(usize::MAX);
+        if body.capacity() == body.len() {
+            body.reserve_exact(remaining.min(READ_CHUNK * READS_PER_TURN));
+        }
+        let asked = body.capacity() - body.len();
+        if asked == 0 || asked > remaining {
+            // Reading all the room could take the next request's bytes.
+            return None;
+        }
+        let read = rustix::net::recv(
+            &*self.socket,
+            rustix::buffer::spare_capacity(body),
+            rustix::net::RecvFlags::empty(),
+        )
+        .map(|(read, _)| read)
+        .map_err(io::Error::from);
+        if let Ok(n) = read {
+            self.decoder.body_arrived(n);
+        }
+        Some((read, asked))
+    }
+
     /// Feeds the scratch buffer to the codec and answers every complete
     /// request in it, in order. Unconsumed bytes (a partial head) stay at
     /// the front of the scratch buffer. `Err` carries where the connection
@@ -353,19 +494,25 @@ impl Conn {
     ) -> Result<Box<Self>, Placement> {
         loop {
             let handler = turn.handler;
-            let body_limit = |method: Method, path: &str| handler.body_limit(method, path);
-            let step = match self
-                .decoder
-                .feed(turn.scratch.filled(), turn.limits, &body_limit)
-            {
-                Ok(step) => step,
-                Err(refusal) => return Err(self.refuse_and_close(turn, refusal)),
+            // A verdict that panics reads the body as if none were given;
+            // `handle` will meet the same bug and answer 500.
+            let check_head = |head: &Request| {
+                catch_unwind(AssertUnwindSafe(|| handler.check_head(head)))
+                    .unwrap_or(HeadVerdict::ReadBody { limit: None })
             };
+            let step =
+                match self
+                    .decoder
+                    .feed_judged(turn.scratch.filled(), turn.limits, &check_head)
+                {
+                    Ok(step) => step,
+                    Err(refusal) => return Err(self.refuse_and_close(turn, refusal)),
+                };
             turn.scratch.consume(step.consumed);
             if self.decoder.take_continue() {
-                // Best effort: a client that cannot take 25 bytes now will
-                // send its body anyway after its own timeout.
-                let _ = (&*self.socket).write(b"HTTP/1.1 100 Continue\r\n\r\n");
+                // The decoder asks only when the head was the last byte
+                // here, so nothing is left in the scratch buffer.
+                self = self.send_continue(turn)?;
             }
             match step.outcome {
                 Outcome::NeedMore => {
@@ -389,20 +536,36 @@ impl Conn {
                         self.pending = turn.scratch.filled().to_vec();
                         turn.scratch.clear();
                     }
-                    self = self.answer(turn, request)?;
+                    self.body_window = None;
+                    self = self.answer(turn, request, false)?;
                     turn.scratch.extend_from_slice(&self.pending);
                     self.pending = Vec::new();
+                }
+                Outcome::AnswerFromHead(request) => {
+                    // The body (maybe megabytes, maybe never sent after a
+                    // refused `100-continue`) is not read: the answer goes
+                    // out now and the connection closes, lingering briefly
+                    // so the client reads the answer rather than a reset.
+                    self.served += 1;
+                    turn.scratch.clear();
+                    self.body_window = None;
+                    return match self.answer(turn, request, true) {
+                        Ok(conn) => Err(conn.linger(turn.limits)),
+                        Err(next) => Err(next),
+                    };
                 }
             }
         }
     }
 
     /// Calls the handler and writes its answer. `Ok` means the connection
-    /// reads on; `Err` carries where it goes instead.
+    /// reads on; `Err` carries where it goes instead. `body_unread`: the
+    /// request's body was left on the wire, so the connection must close.
     fn answer<H: Handler>(
         self: Box<Self>,
         turn: &mut Turn<'_, H>,
         request: Request,
+        body_unread: bool,
     ) -> Result<Box<Self>, Placement> {
         let head_only = request.method() == Method::Head;
         let version = request.version();
@@ -411,7 +574,7 @@ impl Conn {
             && self.served < turn.limits.max_requests_per_connection;
         let handler = turn.handler;
         let response = handle_or_500(handler, request);
-        let keep_alive = asked_keep_alive && !(turn.closing)();
+        let keep_alive = asked_keep_alive && !(turn.closing)() && !body_unread;
         let framing = ResponseFraming {
             version,
             head_only,
@@ -507,6 +670,37 @@ impl Conn {
         Ok(self)
     }
 
+    /// Writes `100 Continue` like any response bytes: what the socket does
+    /// not take now waits in the outbox, and the connection waits to write
+    /// it before it reads the body, so the interim response is never cut.
+    fn send_continue<H>(
+        mut self: Box<Self>,
+        turn: &mut Turn<'_, H>,
+    ) -> Result<Box<Self>, Placement> {
+        const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+        match write_some(&self.socket, CONTINUE, &[], 0) {
+            Ok(sent) if sent == CONTINUE.len() => Ok(self),
+            Ok(sent) => {
+                if !turn.scratch.is_empty() {
+                    self.pending = turn.scratch.filled().to_vec();
+                    turn.scratch.clear();
+                }
+                self.outbox = Some(Box::new(Outbox {
+                    head: CONTINUE.to_vec(),
+                    body: Cow::Borrowed(&b""[..]),
+                    sent,
+                    then_close: false,
+                }));
+                self.wait_for(Wait::Writing, turn.limits);
+                Err(Placement::Park(self, Interest::Write))
+            }
+            Err(_) => {
+                let _ = self.socket.shutdown(Shutdown::Both);
+                Err(Placement::Close(self))
+            }
+        }
+    }
+
     /// Encodes and writes a response without blocking; what the socket does
     /// not take goes to the outbox. Returns whether the connection stays open.
     fn send<H>(
@@ -573,7 +767,8 @@ impl Conn {
                 Ok(0) => return Placement::Close(self),
                 Ok(_) => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Placement::Park(self, Interest::Read)
+                    self.drained = true;
+                    return Placement::Park(self, Interest::Read);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return Placement::Close(self),
@@ -633,3 +828,6 @@ fn write_some(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod hardening_tests;

@@ -1,13 +1,14 @@
 //! The contract between the server and what it serves: the [`Handler`]
-//! trait (answer a request, render a refusal, say a route's body limit,
-//! hear that shutdown began) and [`IntoHandler`], which `serve` takes.
+//! trait (answer a request, render a refusal, judge a request from its
+//! head before its body is read, hear that shutdown began) and [`IntoHandler`], which `serve` takes.
 //!
 //! It also holds what every caller of a handler needs when the handler
 //! fails: [`panic_message`], and the refusal with a fallback.
 //!
 //! The server knows nothing of routes or JSON: a router implements these
-//! hooks to make the server's own refusals match its error shape and to
-//! raise body limits per route.
+//! hooks to make the server's own refusals match its error shape, to
+//! raise body limits per route, and to answer a 404 or 405 without reading
+//! the body of a request nobody will use.
 
 use std::any::Any;
 use std::io;
@@ -39,12 +40,42 @@ pub trait Handler: Send + Sync + 'static {
         Response::with_body(status, body).header("Content-Type", "text/plain; charset=utf-8")
     }
 
-    /// The body limit for this method and path, asked when a request head
-    /// arrives (before `100 Continue` is sent or 413 decided). `None` keeps
-    /// [`Limits::max_body_bytes`](super::Limits::max_body_bytes).
+    /// Renders a refusal the server decides once a request's head is
+    /// parsed, before the handler runs (413 a body too large, 417 an
+    /// unknown expectation), given that head (its body is not there). A
+    /// router runs its middleware around it here, so the refusal carries
+    /// what its other answers do (CORS headers, a request id) and is
+    /// logged. Refusals of bytes that never became a head (400, 408, 431)
+    /// go to [`refuse`](Handler::refuse). The default is `refuse`.
+    fn refuse_request(&self, head: &Request, status: u16, message: &str) -> Response {
+        let _ = head;
+        self.refuse(status, message)
+    }
+
+    /// The body limit for this method and path. `None` keeps
+    /// [`Limits::max_body_bytes`](super::Limits::max_body_bytes). The
+    /// default [`check_head`](Handler::check_head) asks it; a handler that
+    /// only raises limits per route implements this one.
     fn body_limit(&self, method: Method, path: &str) -> Option<u64> {
         let _ = (method, path);
         None
+    }
+
+    /// Decides from a request's head, before its body is read, whether
+    /// the body is wanted. Asked once per request that declares a body
+    /// (`Content-Length` above zero, or chunked), before `100 Continue` is
+    /// sent or 413 decided. `head` has the request line and header fields;
+    /// its body is empty.
+    ///
+    /// [`HeadVerdict::ReadBody`] (the default, with
+    /// [`body_limit`](Handler::body_limit)'s limit) reads the body and
+    /// calls [`handle`](Handler::handle) as usual.
+    /// [`HeadVerdict::AnswerFromHead`] says the answer cannot depend on
+    /// the body (no route matches, the method is not allowed): see there.
+    fn check_head(&self, head: &Request) -> HeadVerdict {
+        HeadVerdict::ReadBody {
+            limit: self.body_limit(head.method(), head.path()),
+        }
     }
 
     /// Called once when shutdown begins, before the listener closes (health
@@ -59,6 +90,30 @@ where
     fn handle(&self, request: Request) -> Response {
         self(request)
     }
+}
+
+/// What a handler decides from a request's head (see
+/// [`Handler::check_head`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HeadVerdict {
+    /// Read the body, refusing it with 413 past `limit` bytes (`None`:
+    /// [`Limits::max_body_bytes`](super::Limits::max_body_bytes)).
+    ReadBody {
+        /// The body limit for this request.
+        limit: Option<u64>,
+    },
+    /// The answer does not depend on the body. If the body is not already
+    /// in the server's buffer, the server calls [`Handler::handle`] with
+    /// the head alone (an empty body), sends that answer with
+    /// `Connection: close`, and closes the connection instead of reading
+    /// the body: a client sending megabytes to a path that does not exist
+    /// gets its 404 at once, and nobody reads the megabytes. An
+    /// `Expect: 100-continue` request gets that answer instead of
+    /// `100 Continue`, so the client never sends its body at all. A body
+    /// already fully received (a small one, sent with its head) is read
+    /// and the request answered as usual, keeping the connection.
+    AnswerFromHead,
 }
 
 /// What [`serve`](super::serve) accepts: a [`Handler`], or something that

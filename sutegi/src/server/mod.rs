@@ -11,13 +11,51 @@
 //!
 //! ## A connection is in exactly one place
 //!
-//! Parked in the readiness set (holding no thread and no read buffer), on a
-//! worker (a request being answered), or on a stream thread (a streamed
-//! response being produced). A table of slots, keyed by the connection's
-//! readiness key, says which; a worker takes a parked connection out before
-//! serving it, so no two threads ever hold one. Workers are
-//! leader/follower: one waits on the readiness set, and the worker that
-//! learns a socket is ready serves it itself.
+//! Parked in its seat's readiness set (holding no thread and no read
+//! buffer), on a worker (a request being answered), or on a stream thread
+//! (a streamed response being produced). Each seat's table of slots, keyed
+//! by the connection's readiness key, says which; a worker takes a parked
+//! connection out before serving it, so no two threads ever hold one.
+//!
+//! ## Seats: as many threads running request code as there are cores
+//!
+//! The server has one *seat* per core (the CPUs the affinity mask allows,
+//! capped by a cgroup v2 CPU limit; [`Server::workers`] sets another
+//! count). A seat is a readiness set of its own, the connections assigned
+//! to it, and the batch of readiness its last wait returned; one thread
+//! holds it at a time. An acceptor thread, which runs no handler, accepts
+//! and hands each new connection to the next seat in turn.
+//!
+//! ```text
+//!  client ──SYN──▶ acceptor thread ──(round-robin)──▶ seat k: add socket,
+//!                                                     edge-triggered
+//!  client ──request bytes──▶ seat k's epoll_wait returns a batch
+//!        ▶ seat k's holder, for each ready connection in the batch:
+//!            take it from the table (Parked → Busy)
+//!            recv until dry ─▶ decode ─▶ handler ─▶ writev(head, body)
+//!            park it: nothing to re-arm (edge-triggered); what the
+//!            socket would not take waits in an outbox, and only then is
+//!            writability asked for
+//!        ▶ epoll_wait again once the batch is served
+//! ```
+//!
+//! An ordinary keep-alive request thus costs one `recv` and one `writev`,
+//! with no hand-off between threads and no re-arming: the wait that
+//! learned of it is shared by the whole batch. A connection that was not
+//! read dry in its turn, or that became ready while away on a thread, goes
+//! back in its seat's batch, since the readiness set will not report it
+//! again.
+//!
+//! Handlers may block. The supervisor (the thread that called `serve`)
+//! watches the seats every millisecond while any is inside a turn: a turn
+//! running past about 2 ms (a handler sleeping, or waiting on a database)
+//! no longer counts, and its seat goes to a spare thread that carries on
+//! with the batch. The blocked thread, once its handler returns, answers,
+//! parks its connection and becomes a spare. Spares start lazily, are
+//! bounded by [`Limits::max_blocked_workers`], and exit after 30 s unused.
+//! A seat left without a thread keeps its requests waiting; one that waited
+//! [`Limits::queue_timeout`] is answered 503 with `Retry-After`, in the
+//! handler's refusal shape. Accepting never waits for a handler.
 //!
 //! ## A socket leaves the poller before it closes
 //!
@@ -37,7 +75,11 @@
 //! connection to end a stream on HTTP/1.0, and adds `Date` and
 //! `Connection`. Framing headers a handler set are dropped, so a response
 //! carries exactly one framing. `HEAD`, 1xx, 204 and 304 responses carry no
-//! body; their streams are not run.
+//! body; their streams are not run. A header field whose name is not a
+//! token or whose value holds a control byte other than tab is dropped
+//! (the first one logged), so a handler cannot inject a field or a line.
+//! `100 Continue` goes through the same outbox as every response, so a
+//! full send buffer delays it but never cuts it.
 //!
 //! On the request side the codec follows RFC 9112 against smuggling:
 //! `Transfer-Encoding` whose last coding is not `chunked`, `chunked` twice,
@@ -53,8 +95,15 @@
 //! slow). When several are crossed, the first met while reading wins (a
 //! 20 KiB target is a 414, not a 431). The head deadline runs from the
 //! head's first byte; a connection that has sent nothing since it opened or
-//! since its last response is idle, not slow. At `max_connections` the
-//! server stops accepting until one closes; out of file descriptors, it
+//! since its last response is idle, not slow. A body must progress every
+//! `body_timeout` and keep to `min_body_rate` over each `body_rate_window`,
+//! so a trickle cannot hold a connection forever. Before a body is read
+//! the handler judges the head ([`Handler::check_head`]): a body nobody
+//! wants (a router's 404 or 405) is not read; the answer goes out at once,
+//! instead of `100 Continue` if one was asked for, and the connection
+//! closes. At `max_connections_per_peer` (off by default) a client
+//! address's further connections are closed as they are accepted. At
+//! `max_connections` the server stops accepting until one closes; out of file descriptors, it
 //! pauses accepting briefly and logs once, never spinning. A client that
 //! takes nothing of its response for `write_timeout` is dropped. A
 //! handler's panic is a 500 whose body says nothing of it (the message goes
@@ -74,10 +123,22 @@
 //!    request bytes received or readable) are served; one that has sent
 //!    nothing yet gets about half a second for its first bytes; the rest,
 //!    idle since their last response, close now. Every open stream is told
-//!    to stop: its next sink call fails, and it ends cleanly with its
-//!    closing chunk so the client reconnects elsewhere.
+//!    shutdown began (`is_shutting_down`, `is_closed`, `wait_closed`): a
+//!    producer that asks may write a last event (see [`SseSink`]); one
+//!    that never asks has its next sink call fail. Either way the stream
+//!    ends cleanly with its closing chunk, so the client reconnects
+//!    elsewhere.
 //! 3. In-flight requests finish within [`Limits::shutdown_grace`]; what is
-//!    still running then is abandoned and logged, and `serve` returns `Ok`.
+//!    still running then is abandoned and logged. The worker threads are
+//!    woken and joined, stream threads waiting for another stream exit at
+//!    once, and `serve` returns `Ok`.
+//!
+//! ## Streams notice the client leaving
+//!
+//! A stream's socket stays in its seat's readiness set while the producer
+//! runs; when the client hangs up or resets, the seat tells the producer,
+//! so [`SseSink::is_closed`] turns true within milliseconds even if the
+//! producer has written nothing, and [`SseSink::wait_closed`] returns.
 
 mod codec;
 mod conn;
@@ -96,7 +157,7 @@ mod upgrade;
 mod write;
 
 pub use codec::{parse_request, Incoming, Refusal};
-pub use handler::{panic_message, Handler, IntoHandler};
+pub use handler::{panic_message, Handler, HeadVerdict, IntoHandler};
 pub use limits::Limits;
 pub use pool::ThreadPool;
 pub use request::{Extensions, Method, Request, UnknownMethod, Version};
@@ -110,5 +171,6 @@ pub use write::{write_response, ResponseFraming};
 // What the in-process test client drives, so that it answers through the
 // server's own codec and rules rather than copies of them.
 pub(crate) use codec::{Outcome, RequestDecoder};
-pub(crate) use handler::{handle_or_500, safe_refuse};
+pub(crate) use conn::render_refusal;
+pub(crate) use handler::handle_or_500;
 pub(crate) use write::{encode_head, status_allows_body};

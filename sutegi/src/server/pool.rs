@@ -1,8 +1,8 @@
 //! The fixed-size pool of worker threads.
 //!
-//! The server runs one long-lived job per worker (the leader/follower loop
-//! in `serve.rs`), so the pool itself stays simple: a queue of jobs, a
-//! condition variable, and threads that survive a panicking job.
+//! A general-purpose pool for applications (the server itself runs its
+//! seats' threads and spares in `serve/seats.rs`, not here): a queue of
+//! jobs, a condition variable, and threads that survive a panicking job.
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};

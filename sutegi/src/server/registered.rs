@@ -18,7 +18,7 @@ use std::ops::Deref;
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 
-use polling::{Event, Poller};
+use polling::{Event, PollMode, Poller};
 
 /// A socket (a connection or the listener) that is in the readiness set
 /// for as long as this value lives.
@@ -40,13 +40,14 @@ impl<S: AsFd + AsRawFd> Registered<S> {
         poller: &Arc<Poller>,
         source: S,
         interest: Event,
+        mode: PollMode,
     ) -> Result<Registered<S>, (io::Error, S)> {
         // SAFETY: `source` moves into the guard returned below, which owns it
         // until it drops; its `Drop` deletes the socket from this same poller
         // (kept alive by the `Arc`) before the socket's own drop closes the
         // descriptor. No method hands the socket out by value or mutably, so
         // the registered descriptor cannot close while registered.
-        match unsafe { poller.add(&source, interest) } {
+        match unsafe { poller.add_with_mode(&source, interest, mode) } {
             Ok(()) => Ok(Registered {
                 source,
                 poller: Some(Arc::clone(poller)),
@@ -67,11 +68,12 @@ impl<S: AsFd> Registered<S> {
         }
     }
 
-    /// Changes what the poller waits for on this socket (and re-arms it:
-    /// registrations are one-shot).
-    pub(crate) fn modify(&self, interest: Event) -> io::Result<()> {
+    /// Changes what the poller waits for on this socket. The kernel checks
+    /// the socket's readiness again on the change, so an edge-triggered
+    /// registration loses no readiness that arrived before it.
+    pub(crate) fn modify(&self, interest: Event, mode: PollMode) -> io::Result<()> {
         match &self.poller {
-            Some(poller) => poller.modify(&self.source, interest),
+            Some(poller) => poller.modify_with_mode(&self.source, interest, mode),
             None => Ok(()),
         }
     }

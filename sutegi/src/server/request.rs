@@ -282,7 +282,9 @@ impl Request {
     }
 
     /// The request target exactly as sent (`/users/1?x=2`), still
-    /// percent-encoded.
+    /// percent-encoded. For an absolute-form target (`http://host/p?q`, as
+    /// proxies send) it is the path and query: the authority is what the
+    /// `Host` header reads then (RFC 9112 §3.2.2).
     pub fn target(&self) -> &str {
         // The parser only accepts visible ASCII in the target.
         std::str::from_utf8(&self.head()[self.target_start as usize..self.target_end as usize])
@@ -312,6 +314,10 @@ impl Request {
 
     /// The first value of the header `name` (case-insensitive), if present
     /// and valid UTF-8.
+    ///
+    /// `Host` is checked by the codec (`uri-host [":" port]`, one field on
+    /// HTTP/1.1); for an absolute-form target it reads as the target's
+    /// authority, whatever the client sent in the field.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.header_bytes(name)
             .and_then(|v| std::str::from_utf8(v).ok())

@@ -210,8 +210,11 @@ impl Response {
         self.status = status.into().final_code();
     }
 
-    /// Appends a header field (builder style). Fields with CR or LF in the
-    /// name or value are dropped when written, never sent.
+    /// Appends a header field (builder style). A field whose name is not a
+    /// token (RFC 9110 §5.1: letters, digits and ``!#$%&'*+-.^_`|~``) or
+    /// whose value holds a control byte other than horizontal tab (CR, LF,
+    /// NUL, the rest of 0x01–0x1F, DEL; §5.5) is dropped when written,
+    /// never sent; the first one dropped is logged as a warning.
     pub fn header(mut self, name: impl Into<HeaderText>, value: impl Into<HeaderText>) -> Response {
         self.headers.push((name.into(), value.into()));
         self

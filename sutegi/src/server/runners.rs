@@ -128,7 +128,9 @@ impl StreamRunners {
         }
     }
 
-    /// Lets waiting threads exit; later tasks each get a thread of their own.
+    /// Lets waiting threads exit at once (at shutdown, so a process whose
+    /// streams ended does not wait out their idle time); later tasks each
+    /// get a thread of their own.
     pub(crate) fn close(&self) {
         self.lock().closed = true;
         self.ready.notify_all();

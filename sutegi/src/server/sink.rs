@@ -9,13 +9,56 @@
 //! sits behind a lock so the heartbeat thread can write a `: keep-alive`
 //! comment while the producer blocks elsewhere.
 //!
+//! # Noticing the client leaving, and saying goodbye at shutdown
+//!
+//! While a producer runs, the server keeps watching the stream's socket
+//! for the client hanging up or resetting; [`SseSink::is_closed`] turns
+//! true within a few milliseconds of it, even when the producer has written
+//! nothing. A producer that waits (for a model's first token, a timer, a
+//! queue) waits with [`SseSink::wait_closed`] instead of sleeping, and
+//! stops the work nobody will read:
+//!
+//! ```no_run
+//! # use std::time::Duration;
+//! # fn next_token() -> Option<String> { None }
+//! let body = sutegi::Body::sse(|sink| {
+//!     loop {
+//!         if sink.wait_closed(Duration::from_millis(500)) {
+//!             if sink.is_shutting_down() {
+//!                 // Shutdown began: one last event, then end cleanly.
+//!                 sink.event("error", "shutting down")?;
+//!             }
+//!             return Ok(()); // the client left, or the server is stopping
+//!         }
+//!         match next_token() {
+//!             Some(token) => sink.data(&token)?,
+//!             None => return Ok(()),
+//!         }
+//!     }
+//! });
+//! # let _ = body;
+//! ```
+//!
+//! When shutdown begins, [`is_shutting_down`](SseSink::is_shutting_down)
+//! and `is_closed` turn true and `wait_closed` returns. A producer that
+//! asked (any of those three answered "shutting down") keeps a working sink
+//! for the rest of [`Limits::shutdown_grace`], so it can write a last event
+//! and end; one that never asks gets its next write failed with "the server
+//! is shutting down", so a producer written without shutdown in mind still
+//! ends at once. Either way the stream then ends with its closing chunk.
+//!
+//! The file runs past 600 lines: the two public sinks share one writer, its
+//! heartbeat and its closed/shutdown watch, and most of the length is their
+//! documented public methods.
+//!
 //! [`Limits::write_timeout`]: super::Limits::write_timeout
+//! [`Limits::shutdown_grace`]: super::Limits::shutdown_grace
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 /// Where a stream's bytes go: the client's socket, or any writer (tests,
@@ -103,11 +146,44 @@ impl std::fmt::Write for HexWriter<'_> {
     }
 }
 
+/// What the server tells a running stream from outside its thread: the
+/// client left (its socket hung up or reset), or shutdown began. Producers
+/// read it through the sink, and [`SseSink::wait_closed`] sleeps on it.
+#[derive(Default)]
+pub(crate) struct StreamWatch {
+    client_left: AtomicBool,
+    /// Taken with `changed` so a waiter cannot miss a wake-up between its
+    /// check and its wait.
+    waiting: Mutex<()>,
+    changed: Condvar,
+}
+
+impl StreamWatch {
+    /// The server saw the client hang up or reset.
+    pub(crate) fn client_left(&self) {
+        self.client_left.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    /// Wakes a producer in `wait_closed` (shutdown began, or the client left).
+    pub(crate) fn wake(&self) {
+        let _guard = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        self.changed.notify_all();
+    }
+
+    fn has_client_left(&self) -> bool {
+        self.client_left.load(Ordering::SeqCst)
+    }
+}
+
 pub(crate) struct SinkShared {
     pub(crate) writer: Mutex<SinkWriter>,
-    /// The server's shutdown flag: once set, every sink call fails so the
-    /// producer returns and the stream ends cleanly.
+    /// The server's shutdown flag. Once set, the producer is told (see the
+    /// module docs); a producer that never asked has its next call failed.
     stop: Arc<AtomicBool>,
+    /// The producer has seen that shutdown began, and may write its goodbye.
+    saw_shutdown: AtomicBool,
+    watch: Arc<StreamWatch>,
     heartbeat_every: Duration,
     write_timeout: Duration,
 }
@@ -126,6 +202,26 @@ impl StreamSink {
         heartbeat_every: Duration,
         write_timeout: Duration,
     ) -> StreamSink {
+        StreamSink::watched(
+            output,
+            chunked,
+            stop,
+            heartbeat_every,
+            write_timeout,
+            Arc::default(),
+        )
+    }
+
+    /// A sink whose stream the server watches through `watch` (client
+    /// hang-up, shutdown).
+    pub(crate) fn watched(
+        output: Output,
+        chunked: bool,
+        stop: Arc<AtomicBool>,
+        heartbeat_every: Duration,
+        write_timeout: Duration,
+        watch: Arc<StreamWatch>,
+    ) -> StreamSink {
         let writer = SinkWriter {
             output,
             chunked,
@@ -137,6 +233,8 @@ impl StreamSink {
             shared: Arc::new(SinkShared {
                 writer: Mutex::new(writer),
                 stop,
+                saw_shutdown: AtomicBool::new(false),
+                watch,
                 heartbeat_every,
                 write_timeout,
             }),
@@ -160,14 +258,26 @@ impl StreamSink {
     }
 
     fn check_open(&self) -> io::Result<()> {
-        if self.shared.stop.load(Ordering::Relaxed) {
-            Err(io::Error::new(
+        if self.shared.watch.has_client_left() {
+            self.shared
+                .writer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .failed = true;
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the client went away",
+            ));
+        }
+        if self.shared.stop.load(Ordering::Relaxed)
+            && !self.shared.saw_shutdown.load(Ordering::Relaxed)
+        {
+            return Err(io::Error::new(
                 io::ErrorKind::ConnectionAborted,
                 "the server is shutting down",
-            ))
-        } else {
-            Ok(())
+            ));
         }
+        Ok(())
     }
 
     /// Writes `data` as one chunk and flushes it.
@@ -180,11 +290,51 @@ impl StreamSink {
             .write_chunk(data)
     }
 
-    /// Whether the stream should stop: the server is shutting down or the
-    /// client has gone away (as far as the server knows).
+    /// Whether the stream should stop: the client has gone away (noticed
+    /// within milliseconds, writes or not) or the server is shutting down.
+    /// After shutdown began, a `true` here leaves the sink working for a
+    /// goodbye (see the module docs).
     pub fn is_closed(&self) -> bool {
-        self.shared.stop.load(Ordering::Relaxed)
+        self.is_shutting_down()
+            || self.shared.watch.has_client_left()
             || self.shared.writer.lock().map(|w| w.failed).unwrap_or(true)
+    }
+
+    /// Whether the server's shutdown began. Once this (or
+    /// [`is_closed`](StreamSink::is_closed), or
+    /// [`wait_closed`](StreamSink::wait_closed)) said so, writes keep
+    /// working for the shutdown grace period: write a last event, then
+    /// return.
+    pub fn is_shutting_down(&self) -> bool {
+        let stopping = self.shared.stop.load(Ordering::SeqCst);
+        if stopping {
+            self.shared.saw_shutdown.store(true, Ordering::Relaxed);
+        }
+        stopping
+    }
+
+    /// Waits until the stream should stop (the client left, or shutdown
+    /// began) or `timeout` passed, and says whether it should stop: what a
+    /// producer waiting for its next piece of work calls instead of
+    /// sleeping.
+    pub fn wait_closed(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let watch = &self.shared.watch;
+        let mut guard = watch.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if self.is_closed() {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            guard = watch
+                .changed
+                .wait_timeout(guard, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
     }
 
     /// Registers this stream with the heartbeat thread: when it has been
@@ -377,9 +527,27 @@ impl SseSink {
         self.send(&SseEvent::new().comment(text))
     }
 
-    /// Whether the stream should stop (shutdown, or the client went away).
+    /// Whether the stream should stop: the client went away (noticed within
+    /// milliseconds, even while the producer writes nothing) or shutdown
+    /// began (then the sink still works for a goodbye event; see
+    /// [`is_shutting_down`](SseSink::is_shutting_down)).
     pub fn is_closed(&self) -> bool {
         self.inner.is_closed()
+    }
+
+    /// Whether the server's shutdown began. From the first `true`, writes
+    /// keep working for the shutdown grace period, so the producer can send
+    /// a last event (`event: error`, say) and return.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.is_shutting_down()
+    }
+
+    /// Waits until the client leaves, shutdown begins, or `timeout`
+    /// passes; `true` when the stream should stop. A producer waiting for
+    /// its next event (a model's first token) calls this instead of
+    /// sleeping, so it notices a departed client at once.
+    pub fn wait_closed(&self, timeout: Duration) -> bool {
+        self.inner.wait_closed(timeout)
     }
 }
 

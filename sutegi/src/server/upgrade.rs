@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use super::limits::Limits;
 use super::response::HeaderText;
-use super::write::{is_safe_name, is_safe_value};
+use super::write::{is_field_value, is_token};
 
 /// What runs on an upgraded connection: it owns the socket until it
 /// returns; then the server closes the connection.
@@ -126,8 +126,8 @@ pub(crate) fn encode_upgrade_head(out: &mut Vec<u8>, headers: &[(HeaderText, Hea
         if name.eq_ignore_ascii_case("connection")
             || name.eq_ignore_ascii_case("content-length")
             || name.eq_ignore_ascii_case("transfer-encoding")
-            || !is_safe_name(name.as_bytes())
-            || !is_safe_value(value.as_bytes())
+            || !is_token(name.as_bytes())
+            || !is_field_value(value.as_bytes())
         {
             continue;
         }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::net::TcpStream;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -171,8 +171,8 @@ pub(crate) fn encode_head(
             }
             continue;
         }
-        if !is_safe_name(name) || !is_safe_value(value.as_bytes()) {
-            log::warn!("dropped a response header with a forbidden byte in its name or value");
+        if !is_token(name) || !is_field_value(value.as_bytes()) {
+            log_dropped_header();
             continue;
         }
         out.extend_from_slice(name);
@@ -213,12 +213,58 @@ fn is_framing_header(name: &[u8]) -> bool {
     }
 }
 
-pub(crate) fn is_safe_name(name: &[u8]) -> bool {
-    !name.is_empty() && name.iter().all(|&b| b.is_ascii_graphic() && b != b':')
+/// Whether a header name is a token (RFC 9110 §5.1, §5.6.2): letters,
+/// digits and ``!#$%&'*+-.^_`|~``. Anything else (a space, a colon, a
+/// control byte, a delimiter) could be read as the end of the name or
+/// another field by some recipient.
+pub(crate) fn is_token(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.iter().all(|&b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
 }
 
-pub(crate) fn is_safe_value(value: &[u8]) -> bool {
-    value.iter().all(|&b| b != b'\r' && b != b'\n' && b != 0)
+/// Whether a header value may go on the wire as it is (RFC 9110 §5.5):
+/// visible bytes, space, horizontal tab and bytes above 0x7F. Every other
+/// control byte is refused, CR and LF (which would start a new field) and
+/// NUL first among them, but also the rest of 0x01–0x1F and DEL, which
+/// recipients treat in ways nobody can predict.
+pub(crate) fn is_field_value(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7F))
+}
+
+/// Logs the first dropped header as a warning, the rest at debug level: a
+/// handler that builds a bad header does so on every request, and one line
+/// says what to fix without flooding the log.
+fn log_dropped_header() {
+    static LOGGED: AtomicBool = AtomicBool::new(false);
+    if !LOGGED.swap(true, Ordering::Relaxed) {
+        log::warn!(
+            "dropped a response header whose name is not a token or whose value holds a \
+             control byte (only the first such header is logged at this level)"
+        );
+    } else {
+        log::debug!("dropped a response header with a forbidden byte in its name or value");
+    }
 }
 
 /// Runs `f` with the current `Date` header value (IMF-fixdate), formatted at
@@ -314,6 +360,79 @@ mod tests {
             ResponseFraming::keep_alive(),
         );
         assert!(!head.contains("Set-Cookie") && !head.contains("Bad Name"));
+    }
+
+    #[test]
+    fn only_tokens_name_a_header_and_only_visible_bytes_make_its_value() {
+        // (name, value, sent)
+        let rows: &[(&'static str, &'static str, bool)] = &[
+            ("X-Ok", "plain value", true),
+            ("X-Tab", "a\tb", true),
+            ("X-Utf8", "caf\u{e9}", true),
+            ("X-Empty", "", true),
+            ("x!#$%&'*+-.^_`|~9", "v", true),
+            ("X-Cr", "a\rb", false),
+            ("X-Lf", "a\nb", false),
+            ("X-Nul", "a\0b", false),
+            ("X-Soh", "a\u{1}b", false),
+            ("X-Esc", "a\u{1b}[31m", false),
+            ("X-Us", "a\u{1f}", false),
+            ("X-Del", "a\u{7f}", false),
+            ("Bad Name", "v", false),
+            ("Bad:Name", "v", false),
+            ("Bad(Name)", "v", false),
+            ("Bad\"Name", "v", false),
+            ("Bad/Name", "v", false),
+            ("Bad\tName", "v", false),
+            ("Bad\u{7f}", "v", false),
+            ("Bäd", "v", false),
+            ("", "v", false),
+        ];
+        for &(name, value, sent) in rows {
+            let (head, _) = head_of(
+                200,
+                &[(name, value)],
+                Some(0),
+                ResponseFraming::keep_alive(),
+            );
+            let line = format!("{name}: {value}\r\n");
+            assert_eq!(
+                head.contains(&line),
+                sent,
+                "{name:?}: {value:?} in {head:?}"
+            );
+            let fields = head.matches("\r\n").count();
+            // Status line, Date, Content-Length, the blank line: plus one
+            // when the field went out.
+            assert_eq!(fields, 4 + usize::from(sent), "{name:?}: {value:?}");
+        }
+    }
+
+    #[test]
+    fn status_rules_decide_the_body_framing() {
+        // (status, Content-Length written for a 5-byte body, body sent)
+        let rows: &[(u16, bool, bool)] = &[
+            (200, true, true),
+            (201, true, true),
+            (204, false, false),
+            (205, true, true),
+            (304, false, false),
+            (404, true, true),
+            (500, true, true),
+            (999, true, true),
+        ];
+        for &(status, has_length, sends_body) in rows {
+            let (head, _) = head_of(status, &[], Some(5), ResponseFraming::keep_alive());
+            assert_eq!(
+                head.contains("Content-Length: 5\r\n"),
+                has_length,
+                "{status}"
+            );
+            assert_eq!(status_allows_body(status), sends_body, "{status}");
+            // A stream answered with a bodiless status is not chunked.
+            let (head, _) = head_of(status, &[], None, ResponseFraming::keep_alive());
+            assert_eq!(head.contains("chunked"), sends_body, "{status}");
+        }
     }
 
     #[test]

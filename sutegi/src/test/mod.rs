@@ -21,9 +21,11 @@
 //! use sutegi::{get, post, routes, sse, Json, SseSink, Status};
 //! use serde::{Deserialize, Serialize};
 //!
+//! # #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 //! #[derive(Serialize, Deserialize, Debug, PartialEq)]
 //! struct User { id: u64, name: String }
 //!
+//! # #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 //! #[derive(Deserialize)]
 //! struct NewUser { name: String }
 //!
@@ -81,7 +83,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::server::{
-    encode_head, handle_or_500, panic_message, safe_refuse, status_allows_body, Body, Handler,
+    encode_head, handle_or_500, panic_message, render_refusal, status_allows_body, Body, Handler,
     IntoHandler, Limits, Method, Outcome, Producer, RequestDecoder, Response, ResponseFraming,
     StreamSink,
 };
@@ -381,16 +383,24 @@ impl TestRequest<'_> {
         // refusals (414, 413 against the route's body limit, 431, …) are the
         // ones a real server would answer with, rendered by the handler.
         let mut decoder = RequestDecoder::new(peer);
-        let body_limit = |method: Method, path: &str| handler.body_limit(method, path);
-        let response = match decoder.feed(&wire, &client.limits, &body_limit) {
+        let check_head = |head: &crate::server::Request| handler.check_head(head);
+        let response = match decoder.feed_judged(&wire, &client.limits, &check_head) {
             Ok(step) => match step.outcome {
-                Outcome::Request(request) => handle_or_500(handler, request),
+                // A body the handler does not want (a chunked one to a
+                // path with no route) is answered from the head, as the
+                // server would.
+                Outcome::Request(request) | Outcome::AnswerFromHead(request) => {
+                    handle_or_500(handler, request)
+                }
                 Outcome::NeedMore => panic!(
                     "the request is incomplete (a `Content-Length` longer than the body, or \
                      an unfinished chunked body): {self:?}"
                 ),
             },
-            Err(refusal) => safe_refuse(handler, refusal.status(), refusal.message()),
+            Err(refusal) => {
+                let head = decoder.take_refused_head();
+                render_refusal(handler, &client.limits, head.as_ref(), refusal)
+            }
         };
         response
     }

@@ -158,6 +158,10 @@ fn the_body_limit_is_the_servers_and_the_routes() {
     let error: serde_json::Value = refused.json();
     assert_eq!(error["error"], "Content Too Large");
     assert_eq!(
+        error["message"],
+        "the body exceeds this route's limit of 10 bytes"
+    );
+    assert_eq!(
         client.post("/upload").body(vec![b'x'; 10]).send().text(),
         "10"
     );
@@ -175,12 +179,14 @@ fn the_body_limit_is_the_servers_and_the_routes() {
     assert_eq!(refused.status(), 413);
     assert_eq!(
         refused.text(),
-        "Content Too Large: the request body is larger than the server accepts\n"
+        "Content Too Large: the body exceeds the server's limit of 3 bytes\n"
     );
     assert_eq!(tight.get("/0123456789abcdef").send().status(), 414);
 }
 
 #[derive(Deserialize)]
+// Under the `openapi` feature a macro route needs its types\' schemas.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 struct Ticks {
     n: u32,
 }

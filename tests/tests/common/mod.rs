@@ -914,3 +914,46 @@ pub fn run_bounded(mut command: Command, bound: Duration) -> (ExitStatus, Vec<u8
         err_thread.join().unwrap_or_default(),
     )
 }
+
+/// A server on a thread of the test, under `limits` with two seats, until
+/// dropped (then it drains and the thread is joined).
+pub struct Running {
+    pub addr: SocketAddr,
+    flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    pub fn start(
+        limits: sutegi::Limits,
+        app: impl sutegi::IntoHandler + Send + 'static,
+    ) -> Running {
+        let server = sutegi::Server::bind("127.0.0.1:0")
+            .unwrap()
+            .limits(limits)
+            .workers(2);
+        let addr = server.local_addr().unwrap();
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = std::sync::Arc::clone(&flag);
+        let thread = std::thread::spawn(move || server.serve_until(app, &stop));
+        Running {
+            addr,
+            flag,
+            thread: Some(thread),
+        }
+    }
+
+    /// A raw connection to it.
+    pub fn connect(&self) -> Conn {
+        Conn::open(self.addr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.flag.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

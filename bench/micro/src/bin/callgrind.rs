@@ -29,25 +29,9 @@ use std::{
     process::ExitCode,
 };
 
-use sutegi::{
-    parse_request, write_response, Framing, Handler, Incoming, Limits, Request, Response, Router,
-};
-
-/// What Chromium sends for a same-origin `fetch` (as in benches/micro.rs).
-const BROWSER_REQUEST: &[u8] = b"GET /api/users/42?include=profile HTTP/1.1\r\n\
-Host: localhost:8080\r\n\
-Connection: keep-alive\r\n\
-sec-ch-ua: \"Chromium\";v=\"124\", \"Not-A.Brand\";v=\"99\"\r\n\
-sec-ch-ua-mobile: ?0\r\n\
-User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36\r\n\
-sec-ch-ua-platform: \"Linux\"\r\n\
-Accept: application/json, text/plain, */*\r\n\
-Sec-Fetch-Site: same-origin\r\n\
-Sec-Fetch-Mode: cors\r\n\
-Sec-Fetch-Dest: empty\r\n\
-Referer: http://localhost:8080/static/index.html\r\n\
-Accept-Encoding: gzip, deflate, br\r\n\
-Accept-Language: en-US,en;q=0.9\r\n\r\n";
+use sutegi::server::ResponseFraming;
+use sutegi::{parse_request, write_response, Handler, Incoming, Limits, Request, Response, Router};
+use sutegi_microbench::BROWSER_REQUEST;
 
 /// wrk's keep-alive request for the plaintext cell.
 const PLAINTEXT_REQUEST: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
@@ -83,7 +67,7 @@ fn measured_keepalive(
         return false;
     };
     let response = handler.handle(request);
-    write_response(writer, response, Framing::keep_alive()).unwrap_or(false)
+    write_response(writer, response, ResponseFraming::keep_alive()).unwrap_or(false)
 }
 
 fn router(n: usize) -> Box<dyn Handler> {

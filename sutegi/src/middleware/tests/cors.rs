@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::middleware::cors::add_vary;
+use crate::router::RouterProblem;
 use std::time::Duration;
 
 /// The `Access-Control-*` fields of a response.
@@ -148,7 +149,8 @@ fn another_origin_gets_no_cors_headers_and_the_plain_answer() {
         let plain = send(&app, Method::Get, "/json", &[]);
         assert_eq!(simple.status(), 200);
         assert!(cors_headers(&simple).is_empty(), "{origin}");
-        assert_eq!(simple.header_value("vary"), None, "{origin}");
+        // The answer depends on `Origin` all the same: a cache keys on it.
+        assert_eq!(simple.header_value("vary"), Some("Origin"), "{origin}");
         assert_eq!(
             simple.headers().collect::<Vec<_>>(),
             plain.headers().collect::<Vec<_>>()
@@ -159,6 +161,7 @@ fn another_origin_gets_no_cors_headers_and_the_plain_answer() {
         assert_eq!(refused.status(), 204, "{origin}");
         assert_eq!(refused.header_value("allow"), Some("POST, OPTIONS"));
         assert!(cors_headers(&refused).is_empty(), "{origin}");
+        assert_eq!(refused.header_value("vary"), Some("Origin"), "{origin}");
     }
 }
 
@@ -167,7 +170,9 @@ fn requests_without_origin_are_untouched() {
     let app = app_with(api_cors());
     let response = send(&app, Method::Get, "/json", &[]);
     assert!(cors_headers(&response).is_empty());
-    assert_eq!(response.header_value("vary"), None);
+    // No CORS headers, but `Vary: Origin`: with the header the answer
+    // would differ, so a shared cache must not reuse this one for it.
+    assert_eq!(response.header_value("vary"), Some("Origin"));
     // An OPTIONS without `Access-Control-Request-Method` is no preflight.
     let options = send(&app, Method::Options, "/json", &[("Origin", SITE)]);
     assert_eq!(options.header_value("allow"), Some("GET, HEAD, OPTIONS"));
@@ -203,20 +208,68 @@ fn credentials_are_opt_in_and_never_with_a_star() {
         simple.header_value("access-control-allow-origin"),
         Some(SITE)
     );
+}
 
-    // Any origin with credentials: the origin is echoed, never `*`.
-    let any = app_with(Cors::new().allow_any_origin().allow_credentials(true));
-    let response = send(
-        &any,
-        Method::Get,
-        "/json",
-        &[("Origin", "https://a.example")],
+#[test]
+fn any_origin_with_credentials_is_refused_when_the_router_is_built() {
+    let cors = Cors::new().allow_any_origin().allow_credentials(true);
+    let error = Router::new()
+        .get("/json", || "{}")
+        .layer(cors)
+        .into_handler()
+        .unwrap_err();
+    assert!(
+        matches!(error.problems(), [RouterProblem::InvalidMiddleware { layer, .. }] if layer == "Cors"),
+        "{error:?}"
     );
+    let message = error.to_string();
+    assert!(
+        message.contains("allow_any_origin()") && message.contains("every site"),
+        "{message}"
+    );
+    // `serve` refuses it the same way, before binding.
+    let refused = crate::server::IntoHandler::into_server_handler(
+        Router::new().layer(Cors::new().allow_credentials(true).allow_any_origin()),
+    )
+    .unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput);
+    // Either alone is fine.
+    assert!(Router::new()
+        .layer(Cors::new().allow_any_origin())
+        .into_handler()
+        .is_ok());
+    assert!(Router::new()
+        .layer(api_cors().allow_credentials(true))
+        .into_handler()
+        .is_ok());
+}
+
+#[test]
+fn vary_origin_goes_on_every_answer_unless_any_origin_is_allowed() {
+    let app = app_with(api_cors());
+    let answers = [
+        send(&app, Method::Get, "/json", &[("Origin", SITE)]),
+        send(
+            &app,
+            Method::Get,
+            "/json",
+            &[("Origin", "http://evil.example")],
+        ),
+        send(&app, Method::Get, "/json", &[]),
+        send(&app, Method::Get, "/nope", &[]),
+        send(&app, Method::Options, "/users", &preflight(SITE, &[])),
+        send(&app, Method::Options, "/users", &preflight("null", &[])),
+    ];
+    for answer in &answers {
+        assert_eq!(answer.header_value("vary"), Some("Origin"), "{answer:?}");
+    }
+    let any = app_with(Cors::new().allow_any_origin());
+    let answer = send(&any, Method::Get, "/json", &[("Origin", SITE)]);
     assert_eq!(
-        response.header_value("access-control-allow-origin"),
-        Some("https://a.example")
+        answer.header_value("access-control-allow-origin"),
+        Some("*")
     );
-    assert_eq!(response.header_value("vary"), Some("Origin"));
+    assert_eq!(answer.header_value("vary"), None);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Middleware tests, in memory through `RouterHandler::handle`, one file
 //! per concern: `chain` (the layer mechanics: order, what layers see,
-//! short-circuits, extensions, panics, layers on a mounted router), `cors`
+//! short-circuits, extensions, panics), `scoped` (layers on mounted
+//! routers, the listing, refusals through the layers), `cors`
 //! (preflight, simple, refused origins, credentials, any origin, streams),
 //! `request_id` (echo, validation, uniqueness, extension), `access_log`
 //! (the line) and `proxies` (`X-Forwarded-For`). This file holds what
@@ -17,6 +18,7 @@ mod chain;
 mod cors;
 mod proxies;
 mod request_id;
+mod scoped;
 
 fn send(app: &RouterHandler, method: Method, target: &str, headers: &[(&str, &str)]) -> Response {
     app.handle(Request::new(method, target, headers, Vec::new()))

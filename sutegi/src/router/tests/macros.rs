@@ -9,17 +9,23 @@ use crate::{
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
+// Under the `openapi` feature a macro route needs its types\' schemas.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 struct NewUser {
     name: String,
 }
 
 #[derive(Serialize)]
+// Under the `openapi` feature a macro route needs its types\' schemas.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 struct User {
     id: u64,
     name: String,
 }
 
 #[derive(Deserialize)]
+// Under the `openapi` feature a macro route needs its types\' schemas.
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 struct Ticks {
     n: Option<u32>,
 }
@@ -217,6 +223,73 @@ fn macro_conflicts_name_the_attributes() {
     let found = problems(routes![admin::stats]);
     assert!(
         matches!(&found[..], [RouterProblem::MissingState { .. }]),
+        "{found:?}"
+    );
+}
+
+/// A custom extractor that needs a state: the missing state is reported as
+/// the extractor's need, not as a `State<T>` the route does not take.
+struct Config;
+
+struct AdminGuard;
+
+impl<'r> crate::FromRequest<'r> for AdminGuard {
+    type Rejection = crate::Error;
+
+    fn from_request(cx: &'r crate::extract::RequestContext<'_>) -> Result<Self, crate::Error> {
+        State::<Config>::from_request(cx).map(|_| AdminGuard)
+    }
+
+    fn state_requirement() -> Option<crate::extract::StateRequirement> {
+        State::<Config>::state_requirement()
+    }
+}
+
+#[get("/guarded")]
+fn guarded(_guard: AdminGuard) -> &'static str {
+    "in"
+}
+
+#[test]
+fn a_missing_state_names_the_extractor_that_needs_it() {
+    for router in [
+        routes![guarded],
+        Router::new().get("/guarded", |_guard: AdminGuard| "in"),
+    ] {
+        let found = problems(router);
+        let [RouterProblem::MissingState {
+            type_name,
+            extractor,
+            ..
+        }] = &found[..]
+        else {
+            panic!("{found:?}");
+        };
+        assert!(type_name.ends_with("Config"), "{type_name}");
+        assert!(
+            extractor.is_some_and(|e| e.ends_with("AdminGuard")),
+            "{found:?}"
+        );
+        let message = found[0].to_string();
+        assert!(
+            message
+                .contains("takes `AdminGuard`, which needs the state `Config` (a `State<Config>`)"),
+            "{message}"
+        );
+        assert!(!message.contains("takes `State<Config>`"), "{message}");
+    }
+    // A route taking `State<T>` itself is reported as before.
+    let found = problems(Router::new().get("/s", |_config: State<Config>| "in"));
+    let message = found[0].to_string();
+    assert!(message.contains("takes `State<Config>` but"), "{message}");
+    assert!(
+        matches!(
+            &found[..],
+            [RouterProblem::MissingState {
+                extractor: None,
+                ..
+            }]
+        ),
         "{found:?}"
     );
 }

@@ -28,8 +28,10 @@ fn matches_static_captured_and_catch_all_paths() {
     // Matching is on the raw path: `%2F` stays inside the capture.
     assert_eq!(get(&app, "/users/a%2Fb"), (200, "user a/b".into()));
     assert_eq!(get(&app, "/users/a%2Fb/posts").0, 400);
-    assert_eq!(get(&app, "/users/").0, 404);
-    assert_eq!(get(&app, "/users/7/").0, 404);
+    // A path that matches only in its other form is a 308 to it (see
+    // `trailing_slashes_redirect_get_and_head_only`); neither form: 404.
+    assert_eq!(get(&app, "/users/").0, 308);
+    assert_eq!(get(&app, "/users/7/").0, 308);
     assert_eq!(get(&app, "/files/").0, 404);
     assert_eq!(get(&app, "/nope").0, 404);
 }
@@ -135,4 +137,47 @@ fn several_methods_share_one_route() {
         response.header_value("allow"),
         Some("GET, HEAD, POST, OPTIONS")
     );
+}
+
+#[test]
+fn trailing_slashes_redirect_get_and_head_only() {
+    let app = Router::new()
+        .get("/notes", || "notes")
+        .get("/dir/", || "dir")
+        .post("/posts", || "posted")
+        .get("/both", || "both")
+        .get("/both/", || "both/")
+        .get("/users/{id}", |Path(id): Path<u32>| id.to_string())
+        .into_handler()
+        .unwrap();
+    let redirect = |method: Method, target: &str| {
+        let response = send(&app, method, target);
+        (
+            response.status(),
+            response.header_value("location").map(str::to_owned),
+        )
+    };
+    let to = |location: &str| (308, Some(location.to_owned()));
+    assert_eq!(redirect(Method::Get, "/notes/"), to("/notes"));
+    assert_eq!(redirect(Method::Head, "/notes/"), to("/notes"));
+    assert_eq!(
+        redirect(Method::Get, "/notes/?page=2&x"),
+        to("/notes?page=2&x")
+    );
+    assert_eq!(redirect(Method::Get, "/dir"), to("/dir/"));
+    assert_eq!(redirect(Method::Get, "/users/7/"), to("/users/7"));
+    // Other methods, paths that match in neither form, and paths that
+    // match as they are: no redirect.
+    assert_eq!(redirect(Method::Post, "/posts/"), (404, None));
+    assert_eq!(redirect(Method::Delete, "/notes/"), (404, None));
+    assert_eq!(redirect(Method::Get, "/posts/"), (404, None));
+    assert_eq!(redirect(Method::Get, "/nope/"), (404, None));
+    assert_eq!(send(&app, Method::Get, "/both/").status(), 200);
+    assert_eq!(body_text(&send(&app, Method::Get, "/both/")), "both/");
+    // `//host` would leave the site: never a redirect target.
+    let open = Router::new()
+        .get("/{a}/{b}", || "two")
+        .into_handler()
+        .unwrap();
+    assert_eq!(send(&open, Method::Get, "//evil.example/").status(), 404);
 }

@@ -11,7 +11,8 @@
 
 use super::pattern::{build_path, normalized, parse_pattern, PathPiece, PatternPiece};
 use super::*;
-use crate::extract::{Json, Path, Query, State};
+use crate::extract::{Path, Query, State};
+use crate::json::Json;
 use crate::respond::{IntoResponse, Status};
 use crate::server::{Handler, Method, Request, Response};
 use std::io;

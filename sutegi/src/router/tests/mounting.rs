@@ -95,7 +95,9 @@ fn states_are_shared_and_checked() {
 
     let found = problems(Router::new().get("/hit", |_: State<Counter>| ""));
     match &found[..] {
-        [RouterProblem::MissingState { route, type_name }] => {
+        [RouterProblem::MissingState {
+            route, type_name, ..
+        }] => {
             assert!(type_name.ends_with("Counter"));
             assert_eq!(route.path, "/hit");
         }

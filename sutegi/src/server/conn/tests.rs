@@ -14,6 +14,11 @@ fn limits() -> Limits {
 
 /// A server-side connection and the client end of its socket.
 fn pair() -> (Box<Conn>, TcpStream) {
+    pair_with(&limits())
+}
+
+/// [`pair`] under other limits (also used by the hardening tests).
+pub(super) fn pair_with(limits: &Limits) -> (Box<Conn>, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (server, peer) = listener.accept().unwrap();
@@ -21,12 +26,12 @@ fn pair() -> (Box<Conn>, TcpStream) {
     client
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
-    let conn = Conn::new(Registered::unwatched(server), peer, &limits());
+    let conn = Conn::new(Registered::unwatched(server), peer, limits);
     (Box::new(conn), client)
 }
 
 /// Waits (bounded) until the server side has bytes to read.
-fn until_readable(conn: &Conn) {
+pub(super) fn until_readable(conn: &Conn) {
     let started = Instant::now();
     while conn.socket.peek(&mut [0u8; 1]).map_or(true, |n| n == 0) {
         assert!(

@@ -1,10 +1,10 @@
-//! How many CPUs this process may use, the basis of the default worker
-//! count and of how many workers the dispatch keeps awake.
+//! How many CPUs this process may use: the default number of seats (the
+//! threads that run request code at once).
 
 use std::io;
 
 pub(super) fn default_workers() -> usize {
-    (2 * cores()).max(8)
+    cores()
 }
 
 /// The CPUs this process can use: those its affinity allows, capped by a

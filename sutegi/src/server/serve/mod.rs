@@ -1,47 +1,42 @@
 //! Serving: the [`Server`] builder, [`serve`] and [`serve_until`], and the
 //! state the serving threads share. The work itself is split by concern:
 //!
-//! - `cores`: how many CPUs the process may use (the worker count's basis);
-//! - `leader`: the leader/follower dispatch over the readiness set, and a
-//!   worker's turn with a connection;
-//! - `slots`: the connection table (where each connection is), accepting,
-//!   parking, closing and the deadline sweep;
-//! - `streams`: running a streamed response on a stream thread;
-//! - `shutdown`: the graceful shutdown sequence.
+//! - `cores`: how many CPUs the process may use (the seat count's basis);
+//! - `seats`: the seats (one readiness set and its connections per core),
+//!   the thread holding each, hand-off to spares when a handler blocks;
+//! - `accept`: the acceptor thread, handing new connections to seats;
+//! - `slots`: each seat's connection table (where each connection is),
+//!   parking, closing, the overload refusal and the deadline sweep;
+//! - `streams`: running a streamed response on a stream thread, watched
+//!   for the client leaving;
+//! - `shutdown`: the graceful shutdown sequence and the supervisor's step.
 //!
 //! The rules these follow (a connection is in exactly one place, a socket
 //! leaves the poller before it closes, the shutdown order) are written in
 //! the [`server`](super) module's documentation.
 
+mod accept;
 mod cores;
-mod leader;
+mod seats;
 mod shutdown;
 mod slots;
 mod streams;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-use polling::{Event, Events, Poller};
-use slab::Slab;
 
 use super::handler::{Handler, IntoHandler};
 use super::limits::Limits;
-use super::pool::ThreadPool;
-use super::registered::Registered;
 use super::runners::StreamRunners;
-use cores::{cores, default_workers};
-use leader::Dispatch;
-use slots::{AcceptState, Slot};
+use accept::Acceptor;
+use cores::default_workers;
+use seats::{Seat, Spares};
 
-/// The readiness key of the listening socket. (`polling` reserves
-/// `usize::MAX` for its own wake-ups.)
-const LISTENER_KEY: usize = usize::MAX - 1;
-/// How often the supervisor checks the shutdown flag and sweeps deadlines.
+/// How often the supervisor checks the shutdown flag and sweeps deadlines
+/// while no seat is inside a turn.
 const TICK: Duration = Duration::from_millis(10);
 /// How often parked connections are swept for passed deadlines.
 const SWEEP_EVERY: Duration = Duration::from_millis(200);
@@ -139,11 +134,14 @@ impl Server {
         self
     }
 
-    /// Sets the number of worker threads (default: 8, or twice the cores
-    /// when that is more: handlers block on databases and files, and a pool
-    /// sized to the cores would let two slow calls stop the server). Cores
-    /// are the CPUs the process's affinity allows, capped by a cgroup v2
-    /// CPU limit (a container's `limits.cpu`).
+    /// Sets the number of seats: the threads that run request code at once
+    /// (default: the cores, the CPUs the process's affinity allows, capped
+    /// by a cgroup v2 CPU limit such as a container's `limits.cpu`). Each
+    /// seat has its own readiness set and connections. A handler that
+    /// blocks does not cost a seat: after about two milliseconds its seat
+    /// goes to a spare thread (at most [`Limits::max_blocked_workers`] of
+    /// them), so more seats than cores only add threads competing for the
+    /// cores.
     pub fn workers(mut self, workers: usize) -> Server {
         self.workers = workers.max(1);
         self
@@ -210,38 +208,48 @@ impl Server {
         }
         let handler = app.into_server_handler()?;
         self.listener.set_nonblocking(true)?;
-        let poller = Arc::new(Poller::new()?);
-        let listener = Registered::add(&poller, self.listener, Event::readable(LISTENER_KEY))
-            .map_err(|(error, _)| error)?;
+        let seats = (0..self.workers)
+            .map(|_| Seat::new())
+            .collect::<io::Result<Vec<Seat>>>()?;
         let shared = Arc::new(Shared {
             handler,
             limits: self.limits,
-            poller,
-            listener: Mutex::new(Some(listener)),
-            conns: Mutex::new(Slab::new()),
-            dispatch: Mutex::new(Dispatch::default()),
-            events: Mutex::new(Events::with_capacity(
-                NonZeroUsize::new(256).unwrap_or(NonZeroUsize::MIN),
-            )),
-            workers: self.workers,
-            parallelism: cores(),
+            seats: seats.into_boxed_slice(),
+            next_seat: AtomicUsize::new(0),
+            open: AtomicUsize::new(0),
+            acceptor: Acceptor::new()?,
+            spares: Mutex::new(Spares::default()),
+            spare_changed: Condvar::new(),
+            clock: Instant::now(),
             phase: AtomicU8::new(Phase::Serving as u8),
             stop_streams: Arc::new(AtomicBool::new(false)),
             streams: AtomicUsize::new(0),
             runners: Arc::default(),
-            accept: Mutex::new(AcceptState::default()),
             last_sweep: Mutex::new(Instant::now()),
         });
-        let pool = ThreadPool::new(self.workers)?;
-        for _ in 0..self.workers {
-            let shared = Arc::clone(&shared);
-            pool.execute(move || shared.work());
+        let mut acceptor = None;
+        let started = (|| {
+            for index in 0..self.workers {
+                shared.start_worker(Some(index))?;
+            }
+            let accepting = Arc::clone(&shared);
+            let listener = self.listener;
+            acceptor = Some(
+                std::thread::Builder::new()
+                    .name("sutegi-accept".into())
+                    .spawn(move || accepting.accept_loop(listener))?,
+            );
+            Ok::<(), io::Error>(())
+        })();
+        if let Err(error) = started {
+            shared.set_phase(Phase::Stopped);
+            shared.wake_all_workers();
+            return Err(error);
         }
         while !shutdown.load(Ordering::SeqCst) {
-            std::thread::sleep(TICK);
-            shared.tick();
+            shared.supervise();
         }
-        shared.shut_down(pool);
+        shared.shut_down(acceptor);
         Ok(())
     }
 }
@@ -290,24 +298,27 @@ enum Phase {
 struct Shared<H> {
     handler: H,
     limits: Limits,
-    /// Shared with every [`Registered`] socket, which deletes itself from
-    /// it when dropped.
-    poller: Arc<Poller>,
-    /// `None` once shutdown closed it.
-    listener: Mutex<Option<Registered<TcpListener>>>,
-    conns: Mutex<Slab<Slot>>,
-    dispatch: Mutex<Dispatch>,
-    /// The leader's event buffer (only ever locked by the leader).
-    events: Mutex<Events>,
-    workers: usize,
-    parallelism: usize,
+    /// One per core (or per [`Server::workers`]).
+    seats: Box<[Seat]>,
+    /// The seat the next accepted connection goes to (round-robin).
+    next_seat: AtomicUsize,
+    /// Connections open, against `max_connections`.
+    open: AtomicUsize,
+    acceptor: Acceptor,
+    /// Worker threads beyond the holders, and seats waiting for one.
+    spares: Mutex<Spares>,
+    /// Signalled when a seat becomes vacant, a worker exits, or the server
+    /// stops.
+    spare_changed: Condvar,
+    /// Turn start times are measured from here.
+    clock: Instant,
     phase: AtomicU8,
-    /// Read by every stream sink: once set, the next sink call fails.
+    /// Read by every stream sink: once set, producers are told shutdown
+    /// began.
     stop_streams: Arc<AtomicBool>,
     streams: AtomicUsize,
     /// The threads streams run on.
     runners: Arc<StreamRunners>,
-    accept: Mutex<AcceptState>,
     last_sweep: Mutex<Instant>,
 }
 

@@ -1,7 +1,13 @@
 //! Streams: a streamed response runs its producer on a stream thread of
-//! its own, holding the connection (still registered with the poller, but
-//! disarmed) until the producer returns; then the connection is parked for
-//! its next request or closed. Workers never block on a stream.
+//! its own, holding the connection until the producer returns; then the
+//! connection is parked for its next request or closed. Workers never block
+//! on a stream.
+//!
+//! The socket stays in its seat's readiness set meanwhile: when the client
+//! hangs up or resets, the seat sees the socket ready, finds it ended, and
+//! tells the producer through the stream's watch (`SseSink::is_closed`,
+//! `wait_closed`), so a producer that writes nothing for a long time still
+//! stops working for nobody.
 
 use std::net::Shutdown;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -11,7 +17,7 @@ use std::sync::Arc;
 use super::super::conn::{Conn, Interest, StreamJob, StreamWork};
 use super::super::handler::{panic_message, Handler};
 use super::super::request::Version;
-use super::super::sink::{Output, StreamSink};
+use super::super::sink::{Output, StreamSink, StreamWatch};
 use super::super::upgrade::run_upgrade;
 use super::super::write::encode_head;
 use super::slots::Slot;
@@ -29,20 +35,36 @@ impl<H: Handler> Shared<H> {
     /// Hands a connection to a stream thread. Should no thread start, the
     /// task (and with it the connection, whose guard leaves the poller) is
     /// dropped and its slot freed.
-    pub(super) fn start_stream(self: &Arc<Self>, key: usize, conn: Box<Conn>, job: StreamJob) {
+    pub(super) fn start_stream(
+        self: &Arc<Self>,
+        index: usize,
+        key: usize,
+        conn: Box<Conn>,
+        job: StreamJob,
+    ) {
+        let Ok(probe) = conn.socket.try_clone() else {
+            self.close(index, key, conn);
+            return;
+        };
+        let watch = Arc::new(StreamWatch::default());
         self.streams.fetch_add(1, Ordering::SeqCst);
-        if let Some(slot) = lock(&self.conns).get_mut(key) {
-            *slot = Slot::Streaming;
+        if let Some(entry) = lock(&self.seats[index].conns).get_mut(key) {
+            entry.slot = Slot::Streaming {
+                watch: Arc::clone(&watch),
+                probe,
+            };
         }
         let shared = Arc::clone(self);
         let started = self.runners.run(Box::new(move || {
-            let next = shared.run_stream(conn, job);
+            let next = shared.run_stream(conn, job, watch);
             shared.streams.fetch_sub(1, Ordering::SeqCst);
             match next {
-                StreamEnd::Reuse(conn, interest) => shared.park(key, conn, interest),
+                // Bytes that arrived during the stream were seen by the
+                // watch, not read: the connection is served again at once.
+                StreamEnd::Reuse(conn, interest) => shared.park(index, key, conn, interest, false),
                 StreamEnd::Close(conn) => {
                     let _ = conn.socket.shutdown(Shutdown::Both);
-                    shared.close(key, conn);
+                    shared.close(index, key, conn);
                 }
             }
         }));
@@ -51,13 +73,30 @@ impl<H: Handler> Shared<H> {
             self.streams.fetch_sub(1, Ordering::SeqCst);
             // The task that owned the connection is gone with its guard;
             // the slot goes too, and accepting resumes if it was full.
-            self.free_slot(key);
+            self.free_slot(index, key);
+        }
+    }
+
+    /// Tells every running stream that shutdown began (wakes producers in
+    /// `wait_closed`).
+    pub(super) fn wake_streams(&self) {
+        for seat in self.seats.iter() {
+            for (_, entry) in lock(&seat.conns).iter() {
+                if let Slot::Streaming { watch, .. } = &entry.slot {
+                    watch.wake();
+                }
+            }
         }
     }
 
     /// Runs a stream's producer on this (stream) thread, and says whether
     /// the connection may carry another request.
-    pub(super) fn run_stream(&self, conn: Box<Conn>, job: StreamJob) -> StreamEnd {
+    pub(super) fn run_stream(
+        &self,
+        conn: Box<Conn>,
+        job: StreamJob,
+        watch: Arc<StreamWatch>,
+    ) -> StreamEnd {
         let StreamJob {
             status,
             headers,
@@ -99,12 +138,13 @@ impl<H: Handler> Shared<H> {
             return key_closer(conn);
         };
         let chunked = framing.version == Version::Http11;
-        let mut sink = StreamSink::new(
+        let mut sink = StreamSink::watched(
             Output::Socket(output),
             chunked,
             Arc::clone(&self.stop_streams),
             self.limits.sse_keep_alive,
             self.limits.write_timeout,
+            watch,
         );
         let produced = catch_unwind(AssertUnwindSafe(|| producer(&mut sink)));
         let clean_end = {

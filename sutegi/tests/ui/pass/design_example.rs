@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sutegi::{get, post, routes, sse, Json, Query, SseSink, State, Status};
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Serialize)]
 struct User {
     id: u64,
@@ -16,6 +17,7 @@ impl User {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 struct NewUser {
     name: String,
@@ -26,6 +28,7 @@ struct Db {
     next_id: std::sync::atomic::AtomicU64,
 }
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 struct Ticks {
     n: u32,

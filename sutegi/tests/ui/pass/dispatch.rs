@@ -4,6 +4,7 @@
 
 use sutegi::{get, post, routes, sse, Handler, Json, Method, Query, Request, SseSink, State, Status};
 
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[derive(serde::Deserialize)]
 struct Page {
     page: u32,
