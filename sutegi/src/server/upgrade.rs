@@ -1,22 +1,22 @@
-//! Upgraded connections (`101 Switching Protocols`): after the 101 head is
-//! written, the raw socket goes to the response's [`UpgradeHandler`] on a
-//! stream thread, and the connection closes when the handler returns.
+//! Upgraded connections (`101 Switching Protocols`): the types a response
+//! hands its raw socket over with. [`UpgradeHandler`] owns the socket once
+//! the 101 head is out; [`Upgraded`] is that socket, with the bytes the
+//! client sent behind its request head.
 //!
 //! The server knows no protocol beyond HTTP/1.1: it writes the 101 head
-//! (with `Connection: Upgrade`), hands over the bytes the client sent after
-//! its request head, counts the connection as a stream (`max_streams`), and
-//! tells it when shutdown begins through [`Upgraded::stopping`]. Checking
-//! whether an upgrade may happen, and the protocol spoken after it, belong
-//! to the caller (the WebSocket module does both).
+//! (with `Connection: Upgrade`, `write::encode_upgrade_head`), runs the
+//! handler on a stream thread counted in `max_streams`
+//! (`serve::streams`), and tells it when shutdown begins through
+//! [`Upgraded::stopping`]. Checking whether an upgrade may happen, and the
+//! protocol spoken after it, belong to the caller (the WebSocket module
+//! does both).
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::limits::Limits;
-use super::response::HeaderText;
-use super::write::{is_field_value, is_token};
 
 /// What runs on an upgraded connection: it owns the socket until it
 /// returns; then the server closes the connection.
@@ -115,64 +115,4 @@ impl std::fmt::Debug for Upgraded {
             .field("peer", &self.socket.peer_addr().ok())
             .finish_non_exhaustive()
     }
-}
-
-/// The 101 head: the status line, `Connection: Upgrade`, then the
-/// response's own fields (`Upgrade: websocket`, the protocol's keys). No
-/// framing fields and no `Date`: nothing after it is HTTP.
-pub(crate) fn encode_upgrade_head(out: &mut Vec<u8>, headers: &[(HeaderText, HeaderText)]) {
-    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n");
-    for (name, value) in headers {
-        if name.eq_ignore_ascii_case("connection")
-            || name.eq_ignore_ascii_case("content-length")
-            || name.eq_ignore_ascii_case("transfer-encoding")
-            || !is_token(name.as_bytes())
-            || !is_field_value(value.as_bytes())
-        {
-            continue;
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-}
-
-/// Runs an upgrade on a stream thread: writes the 101 head on the
-/// (blocking, write-timed) socket, then calls the handler with a duplicate
-/// of the socket. The caller closes the connection afterwards. A panicking
-/// handler is logged; the connection closes all the same.
-pub(crate) fn run_upgrade(
-    socket: &TcpStream,
-    leftover: Vec<u8>,
-    headers: &[(HeaderText, HeaderText)],
-    handler: UpgradeHandler,
-    stop: Arc<AtomicBool>,
-    limits: &Limits,
-) {
-    if socket.set_nonblocking(false).is_err()
-        || socket
-            .set_write_timeout(Some(limits.write_timeout))
-            .is_err()
-    {
-        return;
-    }
-    let mut head = Vec::with_capacity(256);
-    encode_upgrade_head(&mut head, headers);
-    if (&*socket).write_all(&head).is_err() {
-        return;
-    }
-    let Ok(duplicate) = socket.try_clone() else {
-        return;
-    };
-    let upgraded = Upgraded::new(duplicate, leftover, stop, limits.clone());
-    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(upgraded)));
-    if let Err(panic) = ran {
-        log::error!(
-            "an upgraded connection's handler panicked: {}",
-            super::handler::panic_message(&panic)
-        );
-    }
-    let _ = socket.shutdown(Shutdown::Both);
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::limits::Limits;
 use super::request::Version;
-use super::response::{Body, Response};
+use super::response::{Body, HeaderText, Response};
 use super::sink::{Output, StreamSink};
 use super::status::status_reason;
 
@@ -111,7 +111,7 @@ pub fn write_response(
         // The switch itself needs the server's connection handling; written
         // to a bare stream, only the head goes out and the connection ends.
         Body::Upgrade(_) => {
-            super::upgrade::encode_upgrade_head(&mut head, &headers);
+            encode_upgrade_head(&mut head, &headers);
             stream.write_all(&head)?;
             Ok(false)
         }
@@ -456,4 +456,26 @@ mod tests {
                 && head.contains("Connection: keep-alive\r\n")
         );
     }
+}
+
+/// The 101 head: the status line, `Connection: Upgrade`, then the
+/// response's own fields (`Upgrade: websocket`, the protocol's keys). No
+/// framing fields and no `Date`: nothing after it is HTTP.
+pub(crate) fn encode_upgrade_head(out: &mut Vec<u8>, headers: &[(HeaderText, HeaderText)]) {
+    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n");
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("connection")
+            || name.eq_ignore_ascii_case("content-length")
+            || name.eq_ignore_ascii_case("transfer-encoding")
+            || !is_token(name.as_bytes())
+            || !is_field_value(value.as_bytes())
+        {
+            continue;
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
 }

@@ -9,17 +9,20 @@
 //! `wait_closed`), so a producer that writes nothing for a long time still
 //! stops working for nobody.
 
-use std::net::Shutdown;
+use std::io::Write;
+use std::net::{Shutdown, TcpStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::super::conn::{Conn, Interest, StreamJob, StreamWork};
 use super::super::handler::{panic_message, Handler};
+use super::super::limits::Limits;
 use super::super::request::Version;
+use super::super::response::HeaderText;
 use super::super::sink::{Output, StreamSink, StreamWatch};
-use super::super::upgrade::run_upgrade;
-use super::super::write::encode_head;
+use super::super::upgrade::{UpgradeHandler, Upgraded};
+use super::super::write::{encode_head, encode_upgrade_head};
 use super::slots::Slot;
 use super::{lock, Phase, Shared};
 
@@ -185,4 +188,42 @@ impl<H: Handler> Shared<H> {
         }
         key_closer(conn)
     }
+}
+
+/// Runs an upgrade on a stream thread: writes the 101 head on the
+/// (blocking, write-timed) socket, then calls the handler with a duplicate
+/// of the socket. The caller closes the connection afterwards. A panicking
+/// handler is logged; the connection closes all the same.
+fn run_upgrade(
+    socket: &TcpStream,
+    leftover: Vec<u8>,
+    headers: &[(HeaderText, HeaderText)],
+    handler: UpgradeHandler,
+    stop: Arc<AtomicBool>,
+    limits: &Limits,
+) {
+    if socket.set_nonblocking(false).is_err()
+        || socket
+            .set_write_timeout(Some(limits.write_timeout))
+            .is_err()
+    {
+        return;
+    }
+    let mut head = Vec::with_capacity(256);
+    encode_upgrade_head(&mut head, headers);
+    if (&*socket).write_all(&head).is_err() {
+        return;
+    }
+    let Ok(duplicate) = socket.try_clone() else {
+        return;
+    };
+    let upgraded = Upgraded::new(duplicate, leftover, stop, limits.clone());
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(upgraded)));
+    if let Err(panic) = ran {
+        log::error!(
+            "an upgraded connection's handler panicked: {}",
+            panic_message(&panic)
+        );
+    }
+    let _ = socket.shutdown(Shutdown::Both);
 }
