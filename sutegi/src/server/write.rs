@@ -291,6 +291,28 @@ fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
     })
 }
 
+/// The 101 head: the status line, `Connection: Upgrade`, then the
+/// response's own fields (`Upgrade: websocket`, the protocol's keys). No
+/// framing fields and no `Date`: nothing after it is HTTP.
+pub(crate) fn encode_upgrade_head(out: &mut Vec<u8>, headers: &[(HeaderText, HeaderText)]) {
+    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n");
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("connection")
+            || name.eq_ignore_ascii_case("content-length")
+            || name.eq_ignore_ascii_case("transfer-encoding")
+            || !is_token(name.as_bytes())
+            || !is_field_value(value.as_bytes())
+        {
+            continue;
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,26 +478,4 @@ mod tests {
                 && head.contains("Connection: keep-alive\r\n")
         );
     }
-}
-
-/// The 101 head: the status line, `Connection: Upgrade`, then the
-/// response's own fields (`Upgrade: websocket`, the protocol's keys). No
-/// framing fields and no `Date`: nothing after it is HTTP.
-pub(crate) fn encode_upgrade_head(out: &mut Vec<u8>, headers: &[(HeaderText, HeaderText)]) {
-    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n");
-    for (name, value) in headers {
-        if name.eq_ignore_ascii_case("connection")
-            || name.eq_ignore_ascii_case("content-length")
-            || name.eq_ignore_ascii_case("transfer-encoding")
-            || !is_token(name.as_bytes())
-            || !is_field_value(value.as_bytes())
-        {
-            continue;
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
 }
