@@ -11,6 +11,9 @@
 //!   of the RFC grammar ([`chunked`]).
 //! - [`route_match_case`]: route matching and capture decoding under
 //!   arbitrary paths.
+//! - [`ws_upgrade_case`]: the WebSocket opening handshake under arbitrary
+//!   request bytes, against a reading of RFC 6455 written apart
+//!   ([`upgrade`]); its corpus is the request fuzzer's plus handshakes.
 //!
 //! Each input's first byte says how to cut the rest (see
 //! [`split::decode_every_way`]); the rest is what a client sent.
@@ -21,6 +24,9 @@ use sutegi::{Handler, Method, Path, Request, Router, RouterHandler};
 
 pub mod chunked;
 pub mod split;
+pub mod upgrade;
+
+pub use upgrade::ws_upgrade_case;
 
 use split::{decode_every_way, Seen};
 
@@ -237,6 +243,40 @@ mod replay {
             smuggling >= 10,
             "the smuggling seeds are committed ({smuggling})"
         );
+    }
+
+    /// The handshake target runs the request fuzzer's corpus as it is, and
+    /// its own seeds: handshakes valid and broken in each way RFC 6455
+    /// names (`valid_*` must be upgraded, `refused_*` must not).
+    #[test]
+    fn ws_upgrade_corpus_and_regressions() {
+        replay("corpus/parse_request", super::ws_upgrade_case);
+        let seeds = replay("corpus/ws_upgrade", super::ws_upgrade_case);
+        assert!(seeds >= 8, "the seed corpus is committed ({seeds} files)");
+        replay("regressions/ws_upgrade", super::ws_upgrade_case);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/ws_upgrade");
+        for entry in std::fs::read_dir(&dir).expect("the corpus directory") {
+            let path = entry.expect("a directory entry").path();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let data = std::fs::read(&path).expect("a corpus file");
+            let mut bytes = &data[1..];
+            let request = match sutegi::parse_request(&mut bytes, &super::split::fuzz_limits()) {
+                Ok(Some(sutegi::Incoming::Request(request))) => request,
+                other => panic!("{name} is not a request: {other:?}"),
+            };
+            let upgraded =
+                sutegi::ws::WebSocketUpgrade::check(&request, &sutegi::ws::WsOptions::new())
+                    .is_ok();
+            if name.starts_with("valid_") {
+                assert!(upgraded, "{name} is not upgraded");
+            } else if name.starts_with("refused_") {
+                assert!(!upgraded, "{name} is upgraded");
+            }
+        }
     }
 
     #[test]

@@ -234,7 +234,9 @@ impl Request {
             head.extend_from_slice(name.as_bytes());
             head.extend_from_slice(b": ");
             let value_start = head.len();
-            head.extend_from_slice(value.trim().as_bytes());
+            // Trimmed of optional whitespace as the codec trims it: spaces
+            // and tabs only (RFC 9110 §5.5).
+            head.extend_from_slice(value.trim_matches([' ', '\t']).as_bytes());
             fields.push(FieldRange {
                 name_start: name_start as u16,
                 name_len: name.len() as u16,

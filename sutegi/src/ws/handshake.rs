@@ -141,15 +141,40 @@ fn refuse(status: u16, message: String) -> Response {
 /// `token`, compared ASCII case-insensitively.
 fn has_token(request: &Request, name: &str, token: &str) -> bool {
     request.header_all(name).any(|line| {
-        String::from_utf8_lossy(line)
-            .split(',')
-            .any(|t| t.trim().eq_ignore_ascii_case(token))
+        line.split(|&b| b == b',')
+            .any(|t| trim_ows(t).eq_ignore_ascii_case(token.as_bytes()))
     })
+}
+
+/// `value` without the optional whitespace around it: spaces and tabs
+/// (RFC 9110 §5.6.3), nothing else, so a no-break space or another
+/// Unicode space next to a token is not read as its edge.
+fn trim_ows(value: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = value.iter().position(|b| !is_ows(b)).unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|b| !is_ows(b))
+        .map_or(start, |i| i + 1);
+    &value[start..end]
+}
+
+/// The one value of a field the handshake allows once (RFC 6455 §11.3.1,
+/// §11.3.5: `Sec-WebSocket-Key` and `Sec-WebSocket-Version` "MUST NOT
+/// appear more than once"), trimmed; `None` when it is missing, repeated
+/// or not UTF-8.
+fn single<'r>(request: &'r Request, name: &'r str) -> Option<&'r str> {
+    let mut lines = request.header_all(name);
+    let value = lines.next()?;
+    if lines.next().is_some() {
+        return None;
+    }
+    std::str::from_utf8(trim_ows(value)).ok()
 }
 
 /// A `Sec-WebSocket-Key` is 16 bytes in base64: 22 characters and `==`.
 fn is_valid_key(key: &str) -> bool {
-    let bytes = key.trim().as_bytes();
+    let bytes = key.as_bytes();
     bytes.len() == 24
         && bytes.ends_with(b"==")
         && bytes[..22]
@@ -195,30 +220,39 @@ fn check(request: &Request, options: &WsOptions) -> Result<WebSocketUpgrade, Res
             "a WebSocket handshake needs the `upgrade` token in `Connection`".into(),
         ));
     }
-    if request.header("sec-websocket-version").map(str::trim) != Some(VERSION) {
+    if request.header_all("sec-websocket-version").nth(1).is_some() {
+        return Err(refuse(
+            400,
+            "`Sec-WebSocket-Version` must appear once".into(),
+        ));
+    }
+    if single(request, "sec-websocket-version") != Some(VERSION) {
         return Err(refuse(
             426,
             "`Sec-WebSocket-Version` must be 13, the version this server speaks".into(),
         )
         .header("Sec-WebSocket-Version", VERSION));
     }
-    let key = match request.header("sec-websocket-key") {
-        Some(key) if is_valid_key(key) => key.trim(),
+    let key = match single(request, "sec-websocket-key") {
+        Some(key) if is_valid_key(key) => key,
         _ => {
             return Err(refuse(
                 400,
-                "`Sec-WebSocket-Key` must be 16 bytes in base64".into(),
+                "`Sec-WebSocket-Key` must appear once, 16 bytes in base64".into(),
             ))
         }
     };
     if let (Some(allowed), Some(origin)) = (&options.origins, request.header("origin")) {
         if !allowed
             .iter()
-            .any(|a| a.eq_ignore_ascii_case(origin.trim()))
+            .any(|a| a.eq_ignore_ascii_case(origin.trim_matches([' ', '\t'])))
         {
             return Err(refuse(
                 403,
-                format!("WebSockets from origin `{}` are not allowed", origin.trim()),
+                format!(
+                    "WebSockets from origin `{}` are not allowed",
+                    origin.trim_matches([' ', '\t'])
+                ),
             ));
         }
     }
@@ -227,7 +261,7 @@ fn check(request: &Request, options: &WsOptions) -> Result<WebSocketUpgrade, Res
         .flat_map(|line| {
             String::from_utf8_lossy(line)
                 .split(',')
-                .map(|p| p.trim().to_owned())
+                .map(|p| p.trim_matches([' ', '\t']).to_owned())
                 .collect::<Vec<_>>()
         })
         .collect();

@@ -85,3 +85,49 @@ fn a_refusal_before_the_upgrade_is_the_json_error() {
     let post = client.post("/ws").websocket().unwrap_err();
     assert_eq!(post.status(), 405);
 }
+
+/// A head as a client would send it, with `extra` fields after the four a
+/// handshake needs but a key and a version of its own.
+fn handshake(fields: &[(&str, &str)]) -> crate::Request {
+    let mut all = vec![
+        ("Host", "t"),
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+    ];
+    all.extend_from_slice(fields);
+    crate::Request::new(crate::Method::Get, "/ws", &all, Vec::new())
+}
+
+#[test]
+fn the_key_and_the_version_must_each_appear_once() {
+    const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+    let check = |fields: &[(&str, &str)]| {
+        WebSocketUpgrade::check(&handshake(fields), &WsOptions::new()).map_err(|r| r.status())
+    };
+    assert!(check(&[("Sec-WebSocket-Key", KEY), ("Sec-WebSocket-Version", "13")]).is_ok());
+    let two_keys = [
+        ("Sec-WebSocket-Key", KEY),
+        ("Sec-WebSocket-Key", KEY),
+        ("Sec-WebSocket-Version", "13"),
+    ];
+    assert_eq!(check(&two_keys).unwrap_err(), 400);
+    let two_versions = [
+        ("Sec-WebSocket-Key", KEY),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Version", "13"),
+    ];
+    assert_eq!(check(&two_versions).unwrap_err(), 400);
+    // Only spaces and tabs edge a value: a no-break space is part of it.
+    let nbsp_key = format!("{KEY}\u{a0}");
+    let nbsp = [
+        ("Sec-WebSocket-Key", nbsp_key.as_str()),
+        ("Sec-WebSocket-Version", "13"),
+    ];
+    assert_eq!(check(&nbsp).unwrap_err(), 400);
+    let tabbed_key = format!("\t{KEY} ");
+    let tabbed = [
+        ("Sec-WebSocket-Key", tabbed_key.as_str()),
+        ("Sec-WebSocket-Version", "13"),
+    ];
+    assert!(check(&tabbed).is_ok());
+}
