@@ -183,12 +183,14 @@ fn is_valid_key(key: &str) -> bool {
 }
 
 fn check(request: &Request, options: &WsOptions) -> Result<WebSocketUpgrade, Response> {
-    if request.header("upgrade").is_none() {
+    // Presence, not a readable value: an `Upgrade` line that is not
+    // UTF-8 still makes this a handshake attempt, judged below.
+    if request.header_all("upgrade").next().is_none() {
         let mut missing = vec!["`Upgrade: websocket`"];
         if !has_token(request, "connection", "upgrade") {
             missing.push("`Connection: Upgrade`");
         }
-        if request.header("sec-websocket-key").is_none() {
+        if request.header_all("sec-websocket-key").next().is_none() {
             missing.push("`Sec-WebSocket-Key`");
         }
         if request.header("sec-websocket-version") != Some(VERSION) {

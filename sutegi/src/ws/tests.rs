@@ -131,3 +131,20 @@ fn the_key_and_the_version_must_each_appear_once() {
     ];
     assert!(check(&tabbed).is_ok());
 }
+
+#[test]
+fn an_upgrade_line_that_is_not_utf8_does_not_hide_the_handshake() {
+    // `Upgrade` is a list across lines (RFC 9110 §5.3): a first line of
+    // stray bytes beside a second `websocket` line is still a handshake,
+    // not a plain GET to be told 426.
+    let wire: &[u8] = b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: x\xff\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n";
+    let mut reader = wire;
+    let Ok(Some(crate::server::Incoming::Request(request))) =
+        crate::server::parse_request(&mut reader, &crate::Limits::default())
+    else {
+        panic!("the request should parse");
+    };
+    assert!(WebSocketUpgrade::check(&request, &WsOptions::new()).is_ok());
+}
