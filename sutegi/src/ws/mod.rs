@@ -9,6 +9,7 @@
 //! use sutegi::ws::Message;
 //!
 //! #[derive(serde::Deserialize)]
+//! # #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 //! struct Room { name: String }
 //!
 //! #[ws("/chat")]
