@@ -152,6 +152,14 @@ fn route_info(attr: &RouteAttr, handler: &Handler) -> TokenStream {
             quote_spanned!(ty.span()=> <#ty as ::sutegi::FromRequest>::state_requirement()
                 .map(|needed| needed.needed_by(::core::any::type_name::<#ty>())))
         });
+    let content_type_checks = handler
+        .args
+        .iter()
+        .filter(|a| a.kind == ArgKind::Extractor)
+        .map(|arg| {
+            let ty = &arg.ty;
+            quote_spanned!(ty.span()=> <#ty as ::sutegi::FromRequest>::CONTENT_TYPE_CHECK)
+        });
     let wrapper = wrapper(attr, handler);
     quote! {
         ::sutegi::__private::RouteInfo {
@@ -165,6 +173,9 @@ fn route_info(attr: &RouteAttr, handler: &Handler) -> TokenStream {
             body_limit: #body_limit,
             kind: #kind,
             state_requirements: ::std::vec![#(#state_requirements),*],
+            content_type_check: ::sutegi::__private::first_content_type_check(
+                &[#(#content_type_checks),*]
+            ),
             handler: #wrapper,
         }
     }

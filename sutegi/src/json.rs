@@ -47,6 +47,7 @@ deref_wrapper!(Json);
 impl<'r, T: DeserializeOwned> FromRequest<'r> for Json<T> {
     type Rejection = Error;
     const READS_BODY: bool = true;
+    const CONTENT_TYPE_CHECK: Option<fn(Option<&str>) -> bool> = Some(takes_json);
 
     fn from_request(cx: &'r RequestContext<'_>) -> Result<Self, Error> {
         decode_json(json_body(cx.request())?).map(Json)
@@ -64,7 +65,7 @@ impl<'r, T: DeserializeOwned> FromRequest<'r> for Json<T> {
 fn json_body(request: &Request) -> Result<&[u8], Error> {
     let body = request.body();
     let absent = body.is_empty();
-    if !request.header("content-type").is_some_and(is_json) {
+    if !takes_json(request.header("content-type")) {
         let error = Error::new(
             Status::UNSUPPORTED_MEDIA_TYPE,
             "expected `Content-Type: application/json` with a JSON body",
@@ -119,6 +120,12 @@ impl<T: Serialize> IntoResponse for Json<T> {
             }
         }
     }
+}
+
+/// Whether a `Content-Type` (absent: `None`) is one a `Json` body may
+/// have; the extractor and the router's head check both ask this.
+fn takes_json(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(is_json)
 }
 
 /// `application/json` or `application/<anything>+json`, parameters allowed.

@@ -270,5 +270,5 @@ pub mod __private {
     pub use crate::openapi::{Described, Operation, RouteDoc};
     pub use crate::router::pattern::{build_path, PathPiece};
     pub use crate::router::route::{IntoRoute as RouteSource, MacroRoute as RouteInfo, RouteKind};
-    pub use crate::router::route_fn::boxed_handler;
+    pub use crate::router::route_fn::{boxed_handler, first_content_type_check};
 }

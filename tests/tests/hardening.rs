@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{Api, Conn, Running, CLOSE_TIMEOUT};
 use sutegi::server::HeadVerdict;
-use sutegi::{Bytes, Handler, Limits, Method, Request, Response, Router};
+use sutegi::{Bytes, Form, Handler, Json, Limits, Method, Path, Request, Response, Router};
 
 /// An upload route, a listing, and handlers writing what must not go out.
 fn app() -> Router {
@@ -108,6 +108,144 @@ fn expect_continue_to_a_missing_path_gets_the_404_not_100() {
     assert!(response.says_close());
     conn.assert_closed("a 404 answered from the head");
     assert!(!conn.transcript().contains("100 Continue"));
+}
+
+#[test]
+fn a_body_extractor_refusing_the_content_type_is_answered_from_the_head() {
+    let app = Router::new()
+        .post("/json", |Json(v): Json<Vec<u32>>| v.len().to_string())
+        .post("/form", |Form(f): Form<Vec<(String, String)>>| {
+            f.len().to_string()
+        })
+        .post("/maybe", |v: Option<Json<Vec<u32>>>| {
+            format!("{}", v.is_some())
+        })
+        .post("/raw", |body: Bytes| body.len().to_string())
+        .into_handler()
+        .unwrap();
+    let verdict = |path: &str, content_type: Option<&str>| {
+        let headers: Vec<(&str, &str)> = content_type
+            .map(|ct| ("Content-Type", ct))
+            .into_iter()
+            .collect();
+        app.check_head(&Request::new(Method::Post, path, &headers, vec![]))
+    };
+    let read = HeadVerdict::ReadBody { limit: None };
+    // The very types the extractors take, parameters and suffixes included.
+    assert_eq!(verdict("/json", Some("application/json")), read);
+    assert_eq!(
+        verdict("/json", Some("Application/JSON; charset=utf-8")),
+        read
+    );
+    assert_eq!(verdict("/json", Some("application/problem+json")), read);
+    assert_eq!(
+        verdict("/form", Some("application/x-www-form-urlencoded")),
+        read
+    );
+    // Any other type, or none, can only be refused: the body is not read.
+    assert_eq!(
+        verdict("/json", Some("text/plain")),
+        HeadVerdict::AnswerFromHead
+    );
+    assert_eq!(verdict("/json", None), HeadVerdict::AnswerFromHead);
+    assert_eq!(
+        verdict("/form", Some("application/json")),
+        HeadVerdict::AnswerFromHead
+    );
+    // An optional body, or one of any type, is read whatever it is.
+    assert_eq!(verdict("/maybe", Some("text/plain")), read);
+    assert_eq!(verdict("/raw", Some("text/plain")), read);
+    assert_eq!(verdict("/raw", None), read);
+}
+
+#[test]
+fn examples_api_answers_a_wrong_content_type_without_reading_a_large_body() {
+    let api = Api::start();
+    for (bytes, status, says) in [
+        (
+            large_body_head("POST", "/users", "Content-Type: text/plain\r\n"),
+            415,
+            "application/json",
+        ),
+        (
+            large_body_head("POST", "/users", ""),
+            415,
+            "application/json",
+        ),
+        (
+            large_body_head("POST", "/upload", "Content-Type: text/plain\r\n"),
+            400,
+            "multipart/form-data",
+        ),
+    ] {
+        let started = Instant::now();
+        let exchange = api.exchange(&bytes);
+        if let Some(problem) = exchange.refused_with(status) {
+            panic!("{problem}");
+        }
+        // At once, not a 413 for 50 MB nobody would read.
+        assert!(started.elapsed() < Duration::from_secs(3));
+        let response = exchange.response.unwrap();
+        assert!(response.says_close());
+        assert!(response.text().contains(says), "{}", response.text());
+    }
+    // The refusal passes through the layers: an allowed origin can read it.
+    let exchange = api.exchange(&large_body_head(
+        "POST",
+        "/users",
+        "Content-Type: text/plain\r\nOrigin: http://localhost:3000\r\n",
+    ));
+    if let Some(problem) = exchange.refused_with(415) {
+        panic!("{problem}");
+    }
+    let response = exchange.response.unwrap();
+    assert_eq!(
+        response.header("access-control-allow-origin"),
+        Some("http://localhost:3000")
+    );
+    assert!(response.header("x-request-id").is_some());
+    api.assert_alive("content types refused from the head");
+}
+
+#[test]
+fn expect_continue_with_a_wrong_content_type_gets_the_415_not_100() {
+    let app = Router::new().post(
+        "/items/{id}",
+        |Path(id): Path<u64>, Json(v): Json<Vec<u32>>| format!("{id}: {}", v.len()),
+    );
+    let running = Running::start(Limits::default(), app);
+    let mut conn = running.connect();
+    conn.send_ok(
+        b"POST /items/7 HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n\
+          Content-Length: 9000000\r\nExpect: 100-continue\r\n\r\n",
+    );
+    let response = conn.response();
+    assert_eq!(response.status, 415, "{}", conn.transcript());
+    assert!(response.says_close());
+    conn.assert_closed("a 415 answered from the head");
+    assert!(!conn.transcript().contains("100 Continue"));
+    // An extractor before the body still answers first, as when the body
+    // is read: the capture's 400, not the 415.
+    let mut conn = running.connect();
+    conn.send_ok(
+        b"POST /items/seven HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n\
+          Content-Length: 9000000\r\n\r\nabc",
+    );
+    let response = conn.response();
+    assert_eq!(response.status, 400, "{}", conn.transcript());
+    assert!(response.text().contains("id"), "{}", response.text());
+    // The right type reads the body and answers, on a kept connection.
+    let mut conn = running.connect();
+    conn.send_ok(
+        b"POST /items/7 HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+          Content-Length: 7\r\nExpect: 100-continue\r\n\r\n",
+    );
+    assert_eq!(conn.response().status, 100, "{}", conn.transcript());
+    conn.send_ok(b"[1,2,3]");
+    let response = conn.response();
+    assert_eq!((response.status, response.text().as_str()), (200, "7: 3"));
+    conn.send_ok(b"GET /items/7 HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(conn.response().status, 405);
 }
 
 #[test]

@@ -24,6 +24,7 @@ deref_wrapper!(Form);
 impl<'r, T: DeserializeOwned> FromRequest<'r> for Form<T> {
     type Rejection = Error;
     const READS_BODY: bool = true;
+    const CONTENT_TYPE_CHECK: Option<fn(Option<&str>) -> bool> = Some(takes_form);
 
     fn from_request(cx: &'r RequestContext<'_>) -> Result<Self, Error> {
         let body = form_body(cx.request())?;
@@ -42,8 +43,7 @@ impl<'r, T: DeserializeOwned> FromRequest<'r> for Form<T> {
 /// only the deserializing call should be in it.
 fn form_body(request: &Request) -> Result<&[u8], Error> {
     let absent = request.body().is_empty();
-    let content_type = request.header("content-type");
-    if !content_type.is_some_and(|ct| media_type_is(ct, "application/x-www-form-urlencoded")) {
+    if !takes_form(request.header("content-type")) {
         let error = Error::new(
             Status::UNSUPPORTED_MEDIA_TYPE,
             "expected `Content-Type: application/x-www-form-urlencoded`",
@@ -54,6 +54,12 @@ fn form_body(request: &Request) -> Result<&[u8], Error> {
         return Err(Error::new(Status::UNPROCESSABLE_CONTENT, "the form body is empty").absent());
     }
     Ok(request.body())
+}
+
+/// Whether a `Content-Type` (absent: `None`) is one a `Form` body may
+/// have; the extractor and the router's head check both ask this.
+fn takes_form(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|ct| media_type_is(ct, "application/x-www-form-urlencoded"))
 }
 
 /// Whether a `Content-Type` value names `expected` (case-insensitive,

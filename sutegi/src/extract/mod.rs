@@ -113,6 +113,16 @@ pub trait FromRequest<'r>: Sized {
     /// route macros check it at compile time.
     const READS_BODY: bool = false;
 
+    /// For a body extractor that refuses every other `Content-Type`
+    /// whatever the body holds (`Json`, `Form`, `Multipart`): whether a
+    /// `Content-Type` value (`None` when absent) is one it takes. The
+    /// router asks it from the head, so a request that can only be
+    /// refused is answered before its body is read (and a `100-continue`
+    /// gets the refusal, not `100 Continue`); the extractor itself applies
+    /// the same function, so the two cannot disagree. `None` (the
+    /// default): the body is read whatever its type.
+    const CONTENT_TYPE_CHECK: Option<fn(Option<&str>) -> bool> = None;
+
     /// Builds the value from the request, or refuses it.
     fn from_request(cx: &'r RequestContext<'_>) -> Result<Self, Self::Rejection>;
 

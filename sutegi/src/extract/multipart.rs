@@ -230,6 +230,7 @@ impl<'r> Multipart<'r> {
 impl<'r> FromRequest<'r> for Multipart<'r> {
     type Rejection = Error;
     const READS_BODY: bool = true;
+    const CONTENT_TYPE_CHECK: Option<fn(Option<&str>) -> bool> = Some(takes_multipart);
 
     /// Checks the `Content-Type` (400 when it is not multipart with a
     /// boundary) and takes the limits given as a state, if any; the parts
@@ -254,6 +255,12 @@ impl<'r> FromRequest<'r> for Multipart<'r> {
     fn from_request_optional(cx: &'r RequestContext<'_>) -> Result<Option<Self>, Error> {
         optional(Self::from_request(cx))
     }
+}
+
+/// Whether a `Content-Type` (absent: `None`) is multipart with a boundary,
+/// as [`Multipart::new`] needs (multer's own reading of it).
+fn takes_multipart(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|ct| multer::parse_boundary(ct).is_ok())
 }
 
 fn not_multipart() -> Error {

@@ -403,6 +403,10 @@ impl RouteFn<ServeDirRoute> for ServeDir {
     fn body_readers() -> usize {
         0
     }
+
+    fn content_type_check() -> Option<fn(Option<&str>) -> bool> {
+        None
+    }
 }
 
 /// The name of the route's last capture if it ends the request path.

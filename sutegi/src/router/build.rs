@@ -169,6 +169,7 @@ impl Builder {
             states,
             layers: route.layers.into(),
             body_limit: route.body_limit,
+            content_type_check: route.content_type_check,
             summary,
         });
     }

@@ -34,6 +34,9 @@ pub(super) struct CompiledRoute {
     /// (no allocation, no chain) for most routes.
     pub(super) layers: Box<[Layer]>,
     pub(super) body_limit: Option<u64>,
+    /// Its body extractor's `Content-Type` check: a request failing it is
+    /// answered from the head (see `check_head`).
+    pub(super) content_type_check: Option<fn(Option<&str>) -> bool>,
     pub(super) summary: RouteSummary,
 }
 
@@ -336,23 +339,32 @@ impl Handler for RouterHandler {
         self.routes[index as usize].body_limit
     }
 
-    /// A body goes to a route or a fallback, under its limit. Where
-    /// routing would answer from method and path
-    /// alone (404, 405, the automatic `OPTIONS`), the body is not wanted:
-    /// the server answers from the head (through the layers, as always)
-    /// without reading it. A layer that answers a path of its own (the MCP
-    /// endpoint) registers a route there, so its body is read. (415 for a
-    /// body extractor's media type is not decided here: routes do not
-    /// record their extractors' media types, and an earlier extractor may
-    /// refuse first.)
+    /// A body goes to a route or a fallback, under its limit. Where the
+    /// answer cannot depend on the body, the body is not wanted and the
+    /// server answers from the head (through the layers, as always)
+    /// without reading it:
+    /// - routing answers from method and path alone (404, 405, the
+    ///   automatic `OPTIONS`);
+    /// - the route's body extractor refuses the request's `Content-Type`
+    ///   whatever the body holds (`Json`'s and `Form`'s 415, `Multipart`'s
+    ///   400). The handler still runs on the head, so an extractor before
+    ///   it that refuses (a capture, the query, credentials) answers first,
+    ///   exactly as when the body was read.
+    ///
+    /// A layer that answers a path of its own (the MCP endpoint) registers
+    /// a route there, so its body is read.
     fn check_head(&self, head: &Request) -> HeadVerdict {
         let (method, path) = (head.method(), head.path());
         if let Ok(matched) = self.matcher.at(path) {
-            return match self.paths[*matched.value as usize].route_for(method) {
-                Some(index) => HeadVerdict::ReadBody {
-                    limit: self.routes[index as usize].body_limit,
+            let Some(index) = self.paths[*matched.value as usize].route_for(method) else {
+                return HeadVerdict::AnswerFromHead;
+            };
+            let route = &self.routes[index as usize];
+            return match route.content_type_check {
+                Some(takes) if !takes(head.header("content-type")) => HeadVerdict::AnswerFromHead,
+                _ => HeadVerdict::ReadBody {
+                    limit: route.body_limit,
                 },
-                None => HeadVerdict::AnswerFromHead,
             };
         }
         let has_fallback = self.fallbacks.matcher.at(path).is_ok() || self.fallbacks.root.is_some();

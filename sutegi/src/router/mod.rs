@@ -477,6 +477,7 @@ impl Router {
             kind: RouteKind::Plain,
             state_requirements: Vec::new(),
             body_readers: 0,
+            content_type_check: None,
             handler,
             scoped_states: Vec::new(),
             layers: Vec::new(),

@@ -226,6 +226,8 @@ pub struct Route {
     /// More than one body extractor (closures only: macros refuse it at
     /// compile time).
     pub(super) body_readers: usize,
+    /// Its body extractor's `Content-Type` check, asked from the head.
+    pub(super) content_type_check: Option<fn(Option<&str>) -> bool>,
     pub(super) handler: BoxedHandler,
     /// States of the routers this route was mounted through, nearest first.
     pub(super) scoped_states: Vec<StateEntry>,
@@ -311,6 +313,7 @@ impl Route {
             kind: RouteKind::Plain,
             state_requirements: F::state_requirements(),
             body_readers: F::body_readers(),
+            content_type_check: F::content_type_check(),
             handler: handler.into_boxed_handler(),
             scoped_states: Vec::new(),
             layers: Vec::new(),
@@ -362,6 +365,7 @@ impl Route {
             kind: info.kind,
             state_requirements: info.state_requirements.into_iter().flatten().collect(),
             body_readers: 0,
+            content_type_check: info.content_type_check,
             handler: info.handler,
             scoped_states: Vec::new(),
             layers: Vec::new(),
@@ -465,5 +469,6 @@ pub struct MacroRoute {
     pub body_limit: Option<u64>,
     pub kind: RouteKind,
     pub state_requirements: Vec<Option<StateRequirement>>,
+    pub content_type_check: Option<fn(Option<&str>) -> bool>,
     pub handler: BoxedHandler,
 }

@@ -14,6 +14,10 @@ use crate::extract::{FromRequest, RequestContext, StateRequirement};
 use crate::respond::IntoResponse;
 use crate::server::{Request, Response};
 
+/// Whether a `Content-Type` (`None`: absent) is one a body extractor
+/// takes ([`FromRequest::CONTENT_TYPE_CHECK`]).
+pub(crate) type ContentTypeCheck = fn(Option<&str>) -> bool;
+
 /// The type-erased function a route runs: extract, call, respond.
 pub(crate) type BoxedHandler =
     Arc<dyn for<'a, 'b> Fn(&'a RequestContext<'b>) -> Response + Send + Sync + 'static>;
@@ -53,6 +57,11 @@ pub trait RouteFn<Args>: Send + Sync + Sized + 'static {
     /// How many of its extractors read the body.
     #[doc(hidden)]
     fn body_readers() -> usize;
+
+    /// The `Content-Type` check of its body extractor, if that one refuses
+    /// other types whatever the body holds ([`FromRequest::CONTENT_TYPE_CHECK`]).
+    #[doc(hidden)]
+    fn content_type_check() -> Option<fn(Option<&str>) -> bool>;
 }
 
 /// The marker for handlers whose first argument is `&Request`.
@@ -90,6 +99,10 @@ macro_rules! route_fn_impls {
             fn body_readers() -> usize {
                 0 $(+ usize::from(<$arg as FromRequest<'static>>::READS_BODY))*
             }
+
+            fn content_type_check() -> Option<fn(Option<&str>) -> bool> {
+                first_content_type_check(&[$(<$arg as FromRequest<'static>>::CONTENT_TYPE_CHECK),*])
+            }
         }
 
         impl<F, R, $($arg,)*> RouteFn<(RequestRef, $($arg,)*)> for F
@@ -121,6 +134,10 @@ macro_rules! route_fn_impls {
             fn body_readers() -> usize {
                 0 $(+ usize::from(<$arg as FromRequest<'static>>::READS_BODY))*
             }
+
+            fn content_type_check() -> Option<fn(Option<&str>) -> bool> {
+                first_content_type_check(&[$(<$arg as FromRequest<'static>>::CONTENT_TYPE_CHECK),*])
+            }
         }
     };
 }
@@ -134,6 +151,14 @@ route_fn_impls!(A1, A2, A3, A4, A5);
 route_fn_impls!(A1, A2, A3, A4, A5, A6);
 route_fn_impls!(A1, A2, A3, A4, A5, A6, A7);
 route_fn_impls!(A1, A2, A3, A4, A5, A6, A7, A8);
+
+/// The first of a handler's extractors' `Content-Type` checks (a handler
+/// has one body extractor at most). Reached by the route macros through
+/// `sutegi::__private` too.
+#[doc(hidden)]
+pub fn first_content_type_check(checks: &[Option<ContentTypeCheck>]) -> Option<ContentTypeCheck> {
+    checks.iter().copied().flatten().next()
+}
 
 /// Boxes a route macro's generated wrapper. Not for hand-written code:
 /// reached through `sutegi::__private` only.

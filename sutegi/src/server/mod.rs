@@ -99,7 +99,8 @@
 //! `body_timeout` and keep to `min_body_rate` over each `body_rate_window`,
 //! so a trickle cannot hold a connection forever. Before a body is read
 //! the handler judges the head ([`Handler::check_head`]): a body nobody
-//! wants (a router's 404 or 405) is not read; the answer goes out at once,
+//! wants (a router's 404 or 405, or a `Content-Type` the route's `Json`,
+//! `Form` or `Multipart` refuses) is not read; the answer goes out at once,
 //! instead of `100 Continue` if one was asked for, and the connection
 //! closes. At `max_connections_per_peer` (off by default) a client
 //! address's further connections are closed as they are accepted. At
