@@ -32,12 +32,14 @@ usage: bench/run [--quick] [options]   (bench/run builds, then runs sutegi-bench
                           bench/target/quick-report.md
   --rounds N              rounds (default 5; quick 1); in each round every
                           cell runs each server in turn, so ratios pair
-  --secs N                seconds per wrk run (default 4; quick 1)
+  --secs N                seconds per wrk run and per WebSocket echo cell
+                          (default 4; quick 1)
   --layouts a,b           server-bound,shared (default both)
-  --capacity-rounds N     rounds that also run idle and SSE (default 2;
-                          quick 1)
+  --capacity-rounds N     rounds that also run idle, SSE and 1,000 held
+                          WebSockets (default 2; quick 1)
   --servers a,b,...       subset of sutegi,axum,actix,tiny_http,rouille,nginx
-  --idle-conns N          (10000)   --idle-hold SECS (10; quick 3)
+  --idle-conns N          (10000)   --idle-hold SECS (10; quick 3; also
+                          how long the WebSockets are held)
   --sse-clients N         (1000)    --sse-events N (50)   --sse-interval-ms N (100)
   --build-times | --no-build-times   clean release build per server
                           (default: on in full mode, off in --quick)
@@ -245,6 +247,8 @@ fn main() -> ExitCode {
             .min(o.rounds),
         slow_requests: 32,
         slow_ms: 3000,
+        ws_hold_conns: 1000,
+        ws_hold_s: o.idle_hold,
         idle_conns: o.idle_conns,
         idle_hold_s: o.idle_hold,
         idle_connect_s: if o.quick { 10 } else { 60 },
@@ -288,6 +292,7 @@ fn main() -> ExitCode {
             name: s.name,
             what: s.what,
             streams: s.streams,
+            websocket: s.websocket,
             binary_bytes: std::fs::metadata(&s.binary)
                 .ok()
                 .filter(|_| s.unavailable.is_none() && !s.nginx)

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::scenarios::{Cell, Layout, ServerRound, Settings, ECHO, PLAIN};
+use crate::scenarios::{Cell, Layout, ServerRound, Settings, ECHO, PLAIN, WS, WS_MESSAGE_BYTES};
 
 /// The baseline every ratio is taken against.
 pub const BASE: &str = "axum";
@@ -20,6 +20,8 @@ pub struct ServerInfo {
     pub name: &'static str,
     pub what: &'static str,
     pub streams: bool,
+    /// Serves `GET /ws/echo` (the WebSocket cells and held sockets).
+    pub websocket: bool,
     pub binary_bytes: Option<u64>,
     /// Clean release build, seconds (full mode), or why not.
     pub build: Result<f64, String>,
@@ -309,6 +311,7 @@ impl<'a> Results<'a> {
         self.server_rounds(server)
             .filter_map(|r| match scenario {
                 "idle" => r.idle.as_ref(),
+                "ws-hold" => r.ws_hold.as_ref(),
                 "sse" => r.sse.as_ref(),
                 _ => r.slow.as_ref(),
             })
@@ -420,7 +423,8 @@ impl<'a> Results<'a> {
             for &layout in &self.info.settings.layouts {
                 for def in layout.cells() {
                     let echoes = r.server != "nginx";
-                    if def.body > 0 && !echoes {
+                    let websocket = self.info(&r.server).is_some_and(|i| i.websocket);
+                    if (def.ws && !websocket) || (def.body > 0 && !echoes) {
                         continue;
                     }
                     if self
@@ -574,6 +578,24 @@ impl<'a> Results<'a> {
             &[s, BASE],
         ));
 
+        let ws: Vec<String> = WS.iter().map(|c| c.label()).collect();
+        t.push(self.cells_target(
+            sb,
+            "WebSocket echo: round trips/s ≥ 1.0× axum's at 16 and 256 sockets".into(),
+            &ws,
+            Want::AtLeast(1.0),
+            rps(BASE, sb),
+            &[s, BASE],
+        ));
+        t.push(self.cells_target(
+            sb,
+            "WebSocket echo: CPU per round trip ≤ axum's".into(),
+            &ws,
+            Want::AtMost(1.0),
+            cpu(sb),
+            &[s, BASE],
+        ));
+
         // Absolute targets: the figure of each round, median and worst.
         let abs = |layout: &'static str,
                    what: String,
@@ -659,6 +681,33 @@ impl<'a> Results<'a> {
             self.load_agg(s, "idle", "/server/rss_kib"),
             Want::Below(48.0 * 1024.0),
             &mib,
+            capacity,
+        ));
+        t.push(abs(
+            "",
+            format!(
+                "{} held WebSockets: all opened and answering afterwards",
+                set.ws_hold_conns
+            ),
+            self.load_agg(s, "ws-hold", "/answered_after_hold"),
+            Want::AtLeast(set.ws_hold_conns as f64),
+            &count,
+            capacity,
+        ));
+        t.push(abs(
+            "",
+            format!("{} held WebSockets: server RSS < 64 MiB", set.ws_hold_conns),
+            self.load_agg(s, "ws-hold", "/server/peak_rss_kib"),
+            Want::Below(64.0 * 1024.0),
+            &mib,
+            capacity,
+        ));
+        t.push(abs(
+            "",
+            "held WebSockets: fresh p99 < 5 ms meanwhile".into(),
+            self.load_agg(s, "ws-hold", "/fresh/p99_us"),
+            Want::Below(5000.0),
+            &ms,
             capacity,
         ));
         let expected_events = set.sse_clients as f64 * set.sse_events as f64;
@@ -905,6 +954,53 @@ impl<'a> Results<'a> {
                     &ECHO.iter().map(|c| c.label()).collect::<Vec<_>>(),
                     true,
                 );
+            }
+        }
+
+        if set.layouts.contains(&Layout::ServerBound) {
+            let _ = writeln!(
+                w,
+                "\n## WebSocket echo, server-bound (`sutegi-load ws`)\n\n\
+                 Servers with `GET /ws/echo`. Each socket sends a {}-byte binary message and waits \
+                 for its echo (checked byte for byte), in a closed loop for {} s; one client thread \
+                 drives every socket through a poller, pinned to CPU 0 as wrk is. req/s: round \
+                 trips per second; p50/p99: send to echo; CPU: the server's per round trip.\n",
+                WS_MESSAGE_BYTES, set.wrk_secs
+            );
+            self.cell_table(
+                w,
+                Layout::ServerBound,
+                &WS.iter().map(|c| c.label()).collect::<Vec<_>>(),
+                false,
+            );
+            let _ = writeln!(
+                w,
+                "\n### {} held WebSockets (`sutegi-load ws-hold`, first {} round(s))\n\n\
+                 Each socket opened and echoed once, then all held silent for {} s while a new \
+                 connection every 20 ms times one `GET /plaintext`; afterwards each must echo \
+                 again. RSS: the largest VmRSS sampled.\n",
+                set.ws_hold_conns, set.capacity_rounds, set.ws_hold_s
+            );
+            let _ = writeln!(
+                w,
+                "| server | round | opened | answering after | fresh p50 ms | fresh p99 ms | fresh failures | RSS MiB | threads |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            );
+            for n in &names {
+                for r in self.server_rounds(n) {
+                    let Some(j) = &r.ws_hold else { continue };
+                    let _ = writeln!(
+                        w,
+                        "| {n} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                        r.round,
+                        j["opened"],
+                        j["answered_after_hold"],
+                        ms(j["fresh"]["p50_us"].as_f64()),
+                        ms(j["fresh"]["p99_us"].as_f64()),
+                        j["fresh"]["failures"],
+                        mib(j["server"]["peak_rss_kib"].as_f64()),
+                        j["server"]["threads"],
+                    );
+                }
             }
         }
 
@@ -1212,6 +1308,10 @@ impl<'a> Results<'a> {
                 if echo && n == "nginx" {
                     continue;
                 }
+                let ws_cell = labels.iter().any(|l| l.starts_with("ws "));
+                if ws_cell && !self.info(n).is_some_and(|i| i.websocket) {
+                    continue;
+                }
                 let Some(a) = self.rps(n, layout, label) else {
                     let _ = writeln!(
                         w,
@@ -1307,6 +1407,25 @@ impl<'a> Results<'a> {
                     .map_or("-".into(), mbs)
             });
         }
+        for c in WS {
+            let l = c.label();
+            row(&mut s, &format!("bound {l} rt/s"), &|n| {
+                self.rps(n, Layout::ServerBound, &l)
+                    .map_or("-".into(), |a| rps(a.median))
+            });
+        }
+        row(&mut s, "ws held RSS/p99", &|n| match self.load_median(
+            n,
+            "ws-hold",
+            "/server/peak_rss_kib",
+        ) {
+            Some(k) => format!(
+                "{}/{}",
+                mib(Some(k)),
+                ms(self.load_median(n, "ws-hold", "/fresh/p99_us"))
+            ),
+            None => "-".into(),
+        });
         row(&mut s, "peak RSS c256", &|n| mib(self.hwm_c256(n)) + " MiB");
         row(&mut s, "binary", &|n| {
             self.info(n)

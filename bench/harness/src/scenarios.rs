@@ -78,11 +78,13 @@ impl Layout {
     }
 
     /// The cells run in this layout: the plain ones in both, the echo
-    /// cells in the server-bound one only (their targets are its).
+    /// and WebSocket cells in the server-bound one only (their targets are
+    /// its).
     pub fn cells(self) -> Vec<CellDef> {
         let mut v = PLAIN.to_vec();
         if self == Layout::ServerBound {
             v.extend(ECHO);
+            v.extend(WS);
         }
         v
     }
@@ -96,6 +98,9 @@ pub struct CellDef {
     pub method: &'static str,
     pub body: usize,
     pub conns: u32,
+    /// A WebSocket cell: `sutegi-load ws` round trips of `body`-byte
+    /// messages on `conns` sockets, instead of wrk.
+    pub ws: bool,
 }
 
 impl CellDef {
@@ -104,7 +109,7 @@ impl CellDef {
     }
 
     fn is_echo(&self) -> bool {
-        self.body > 0
+        self.body > 0 && !self.ws
     }
 }
 
@@ -115,6 +120,7 @@ const fn get(route: &'static str, path: &'static str, conns: u32) -> CellDef {
         method: "GET",
         body: 0,
         conns,
+        ws: false,
     }
 }
 
@@ -125,8 +131,23 @@ const fn echo(route: &'static str, body: usize) -> CellDef {
         method: "POST",
         body,
         conns: 16,
+        ws: false,
     }
 }
+
+const fn ws_echo(conns: u32) -> CellDef {
+    CellDef {
+        route: "ws echo",
+        path: "/ws/echo",
+        method: "GET",
+        body: WS_MESSAGE_BYTES,
+        conns,
+        ws: true,
+    }
+}
+
+/// The size of a ws cell's messages: a chat line or a token batch.
+pub const WS_MESSAGE_BYTES: usize = 32;
 
 /// The six plain cells, c16 first.
 pub const PLAIN: [CellDef; 6] = [
@@ -138,6 +159,9 @@ pub const PLAIN: [CellDef; 6] = [
     get("users/42", "/users/42", 256),
 ];
 pub const ECHO: [CellDef; 2] = [echo("echo 1 KiB", 1024), echo("echo 1 MiB", 1 << 20)];
+/// WebSocket echo round trips at 16 and 256 sockets (servers with
+/// `GET /ws/echo`).
+pub const WS: [CellDef; 2] = [ws_echo(16), ws_echo(256)];
 
 /// One wrk run's figures.
 #[derive(Debug, Clone, Serialize)]
@@ -180,6 +204,8 @@ pub struct ServerRound {
     pub sse: Option<Value>,
     /// `sutegi-load slow-handlers`' result.
     pub slow: Option<Value>,
+    /// `sutegi-load ws-hold`'s result (servers with WebSocket).
+    pub ws_hold: Option<Value>,
     /// A server that failed to start, died, or a tool that failed.
     pub failures: Vec<String>,
     /// Scenario errors (wrk errors, lost events, failed fresh requests,
@@ -212,6 +238,9 @@ pub struct Settings {
     /// how long each sleeps.
     pub slow_requests: u32,
     pub slow_ms: u64,
+    /// Held-WebSockets scenario (capacity rounds): sockets and seconds.
+    pub ws_hold_conns: u32,
+    pub ws_hold_s: u64,
     #[serde(skip)]
     pub load_bin: PathBuf,
     #[serde(skip)]
@@ -240,6 +269,29 @@ pub fn run_round(set: &Settings, specs: &[Spec], round: usize, rounds: usize) ->
         let log = |phase: &str| set.logs.join(format!("{}-r{round}-{phase}.log", spec.name));
         if spec.capacity && round <= set.capacity_rounds {
             capacity(set, spec, &tag, round, out);
+        }
+        if spec.websocket && round <= set.capacity_rounds {
+            load_phase(
+                set,
+                spec,
+                &tag,
+                &log("server-ws-hold"),
+                out,
+                "ws-hold",
+                |addr, pid| {
+                    vec![
+                        "ws-hold".into(),
+                        "--addr".into(),
+                        addr.into(),
+                        "--conns".into(),
+                        set.ws_hold_conns.to_string(),
+                        "--hold".into(),
+                        set.ws_hold_s.to_string(),
+                        "--pid".into(),
+                        pid.to_string(),
+                    ]
+                },
+            );
         }
         if spec.blocking {
             load_phase(
@@ -318,7 +370,7 @@ fn wrk_layout(
             let Some(srv) = running[i].as_mut() else {
                 continue;
             };
-            if def.is_echo() && !spec.echoes {
+            if (def.is_echo() && !spec.echoes) || (def.ws && !spec.websocket) {
                 continue;
             }
             let tag = format!("[round {round}/{rounds}] {:<9} {lname:<12}", spec.name);
@@ -340,14 +392,25 @@ fn wrk_layout(
                     out.errors.push(format!("{lname} {}: {e}", def.label()));
                 }
             }
-            match wrk(
-                set,
-                layout,
-                srv,
-                def,
-                set.wrk_secs,
-                &log(spec.name, &format!("wrk-{label}")),
-            ) {
+            let measured = if def.ws {
+                ws_cell(
+                    set,
+                    layout,
+                    srv,
+                    def,
+                    &log(spec.name, &format!("load-{label}")),
+                )
+            } else {
+                wrk(
+                    set,
+                    layout,
+                    srv,
+                    def,
+                    set.wrk_secs,
+                    &log(spec.name, &format!("wrk-{label}")),
+                )
+            };
+            match measured {
                 Ok(cell) => {
                     println!("{tag} {}", cell_line(&cell));
                     if cell.errors > 0 {
@@ -591,6 +654,7 @@ fn load_phase(
             match scenario {
                 "idle" => out.idle = Some(json),
                 "sse" => out.sse = Some(json),
+                "ws-hold" => out.ws_hold = Some(json),
                 _ => out.slow = Some(json),
             }
         }
@@ -619,6 +683,12 @@ fn load_line(scenario: &str, j: &Value) -> String {
             j["slow"], j["slow_path"], j["slow_ok"], j["slow"],
             ms(&j["probe"]["latency"]["p50_us"]), ms(&j["probe"]["latency"]["p99_us"]),
             ms(&j["probe"]["latency"]["max_us"]), j["probe"]["failures"]
+        ),
+        "ws-hold" => format!(
+            "ws-hold {} sockets: {} opened, {} answering after {} s, fresh p50 {} ms p99 {} ms, RSS {} MiB, {} thr, {} errors",
+            j["conns"], j["opened"], j["answered_after_hold"], j["hold_s"],
+            ms(&j["fresh"]["p50_us"]), ms(&j["fresh"]["p99_us"]),
+            mib(&server["rss_kib"]), int(&server["threads"]), j["errors"]
         ),
         "idle" => format!(
             "idle {} conns: {} answered, {} open after {} s, {} answering, fresh p50 {} ms p99 {} ms, RSS {} MiB, {} thr, {} errors",
@@ -720,6 +790,92 @@ fn wrk(
     cell.threads_max = peak.threads;
     cell.rss_max_kib = peak.rss_kib;
     cell.listen_overflows = listen_overflows;
+    Ok(cell)
+}
+
+/// One WebSocket cell: `sutegi-load ws` (pinned where wrk would be)
+/// against a running server, read into a [`Cell`] whose "requests" are
+/// round trips. The server's CPU time is read around the tool's run, so it
+/// includes the sockets' handshakes (a few hundred, against tens of
+/// thousands of round trips).
+fn ws_cell(
+    set: &Settings,
+    layout: Layout,
+    srv: &mut Running,
+    def: &CellDef,
+    log: &Path,
+) -> Result<Cell, String> {
+    let tool = set.load_bin.display().to_string();
+    let mut args: Vec<String> = Vec::new();
+    if let Some(cpus) = layout.wrk_cpus() {
+        args.extend(["-c".to_owned(), cpus.to_owned(), tool.clone()]);
+    }
+    args.extend(
+        [
+            "ws",
+            "--addr",
+            &srv.addr,
+            "--conns",
+            &def.conns.to_string(),
+            "--secs",
+            &set.wrk_secs.to_string(),
+            "--size",
+            &def.body.to_string(),
+            "--pid",
+            &srv.pid.to_string(),
+        ]
+        .map(String::from),
+    );
+    let program = if layout.wrk_cpus().is_some() {
+        "taskset"
+    } else {
+        tool.as_str()
+    };
+    let cpu0 = server::cpu_seconds(srv.pid);
+    let result = run_command(program, &args, Duration::from_secs(set.wrk_secs + 60), log);
+    let cpu1 = server::cpu_seconds(srv.pid);
+    let (stdout, code) = result?;
+    let json: Value = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .ok_or_else(|| format!("the load tool printed no JSON (see {})", log.display()))?;
+    let errors = tool_errors(&json, code, log)?;
+    let field = |ptr: &str| {
+        json.pointer(ptr)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| format!("the ws result has no {ptr} (see {})", log.display()))
+    };
+    let requests = field("/round_trips")? as u64;
+    let secs = field("/secs")?;
+    let peak = &json["server"];
+    let mut cell = Cell {
+        def: *def,
+        layout,
+        rps: requests as f64 / secs,
+        requests,
+        secs,
+        bytes: requests * def.body as u64 * 2,
+        p50_us: field("/latency/p50_us")? as u64,
+        p99_us: field("/latency/p99_us")? as u64,
+        max_us: field("/latency/max_us")? as u64,
+        errors,
+        error_detail: json["failure_reasons"].to_string(),
+        mb_s: None,
+        cpu_us_per_req: None,
+        cpu_s: None,
+        threads_max: peak["threads"].as_u64().unwrap_or(0),
+        rss_max_kib: peak["peak_rss_kib"].as_u64().unwrap_or(0),
+        listen_overflows: None,
+    };
+    cell.cpu_s = match (cpu0, cpu1) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    cell.cpu_us_per_req = cell
+        .cpu_s
+        .filter(|_| requests > 0)
+        .map(|c| c * 1e6 / requests as f64);
     Ok(cell)
 }
 
@@ -927,7 +1083,11 @@ mod tests {
         assert_eq!(Layout::ServerBound.server_cpus(), Some("1"));
         assert_eq!(Layout::ServerBound.wrk_cpus(), Some("0"));
         assert_eq!(Layout::Shared.server_cpus(), None);
-        assert_eq!(Layout::ServerBound.cells().len(), 8);
+        // Plain, echo and WebSocket cells; only the plain ones when shared.
+        let bound = Layout::ServerBound.cells();
+        assert_eq!(bound.len(), 10);
+        assert_eq!(bound.iter().filter(|c| c.ws).count(), 2);
+        assert_eq!(bound.iter().filter(|c| c.is_echo()).count(), 2);
         assert_eq!(Layout::Shared.cells().len(), 6);
     }
 }

@@ -54,6 +54,9 @@ pub struct Spec {
     /// Serves `POST /slow?ms=N`, a handler that sleeps (the slow-handler
     /// scenario).
     pub blocking: bool,
+    /// Serves `GET /ws/echo`, a WebSocket echoing every message (the ws
+    /// cells and the held-sockets scenario).
+    pub websocket: bool,
 }
 
 pub fn specs(bench_dir: &Path, repo_dir: &Path, sutegi_bin: &Path) -> Vec<Spec> {
@@ -70,6 +73,7 @@ pub fn specs(bench_dir: &Path, repo_dir: &Path, sutegi_bin: &Path) -> Vec<Spec> 
         echoes: true,
         capacity: true,
         blocking: false,
+        websocket: matches!(name, "axum" | "actix"),
     };
     vec![
         Spec {
@@ -85,6 +89,7 @@ pub fn specs(bench_dir: &Path, repo_dir: &Path, sutegi_bin: &Path) -> Vec<Spec> 
             echoes: true,
             capacity: true,
             blocking: true,
+            websocket: true,
         },
         peer("axum", "axum 0.8 on tokio", "peer-axum", "peer-axum", true),
         peer("actix", "actix-web 4", "peer-actix", "peer-actix", true),
@@ -115,6 +120,7 @@ pub fn specs(bench_dir: &Path, repo_dir: &Path, sutegi_bin: &Path) -> Vec<Spec> 
             echoes: false,
             capacity: false,
             blocking: false,
+            websocket: false,
         },
     ]
 }

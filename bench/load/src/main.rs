@@ -1,6 +1,6 @@
 //! `sutegi-load`: the project's own load tool, for what wrk cannot do —
 //! thousands of idle keep-alive connections, SSE fan-out with every event
-//! counted, slow senders and slow readers, handlers that block — each
+//! counted, slow senders and slow readers, handlers that block, WebSocket echo — each
 //! while fresh requests are timed. Plain Rust: std threads and one `polling` poller, no async
 //! runtime, so what is measured is the server, not a second scheduler.
 //!
@@ -21,6 +21,7 @@ mod slow;
 mod sse;
 mod stats;
 mod sys;
+mod ws;
 
 use std::{process::ExitCode, time::Instant};
 
@@ -54,6 +55,13 @@ commands (defaults in brackets):
                --margin-secs [15]
                N requests to a blocking handler in flight at once while
                fresh probes are timed; reports every slow answer's status.
+  ws           --conns [16] --secs [4] --size [32] --path [/ws/echo]
+               closed-loop WebSocket echo round trips on N sockets, every
+               echo checked byte for byte.
+  ws-hold      --conns [1000] --hold SECS [10] --connect-secs [60]
+               --path [/ws/echo]
+               N WebSockets opened (one echo each) and held silent while
+               fresh requests are timed; each must echo again afterwards.
 
 common: --pid PID          sample the server's RSS and threads from /proc
         --fresh-interval-ms [10]  pace of the fresh probe (0: off)
@@ -87,6 +95,8 @@ fn main() -> ExitCode {
             "slow-reader" => slow::slow_reader(&args),
             "fresh" => fresh::run(&args),
             "slow-handlers" => blocking::run(&args),
+            "ws" => ws::run(&args),
+            "ws-hold" => ws::hold(&args),
             other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
         });
     match outcome {

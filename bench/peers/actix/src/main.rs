@@ -1,6 +1,7 @@
 //! The actix-web 4 peer: the routes of examples/api (the reference API) that a
 //! benchmark drives (`/plaintext`, `/json`, `/users/{id}`, `POST /echo`,
-//! `/events`), written the way actix-web's docs write them — attribute
+//! `/events`, `GET /ws/echo` through the `actix-ws` companion crate),
+//! written the way actix-web's docs write them — attribute
 //! macros on async handlers, `App::new().service(..)`, `HttpServer` — with
 //! its defaults (one worker per core, 5 s keep-alive) except one: the
 //! `Bytes` extractor's 256 KiB payload limit is raised to 4 MiB so the
@@ -96,6 +97,31 @@ async fn events(q: web::Query<Ticks>) -> HttpResponse {
         .streaming(frames)
 }
 
+/// actix-ws's echo example: the upgrade answers at once and a spawned task
+/// answers each message; pings get pongs, a close is returned.
+#[get("/ws/echo")]
+async fn ws_echo(req: HttpRequest, body: web::Payload) -> actix_web::Result<HttpResponse> {
+    let (response, mut session, mut messages) = actix_ws::handle(&req, body)?;
+    actix_web::rt::spawn(async move {
+        while let Some(Ok(message)) = messages.recv().await {
+            let sent = match message {
+                actix_ws::Message::Text(text) => session.text(text).await,
+                actix_ws::Message::Binary(bytes) => session.binary(bytes).await,
+                actix_ws::Message::Ping(bytes) => session.pong(&bytes).await,
+                actix_ws::Message::Close(reason) => {
+                    let _ = session.close(reason).await;
+                    return;
+                }
+                _ => Ok(()),
+            };
+            if sent.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(response)
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
@@ -109,6 +135,7 @@ async fn main() -> std::io::Result<()> {
             .service(user)
             .service(echo)
             .service(events)
+            .service(ws_echo)
     })
     .bind(&addr)?;
     for bound in server.addrs() {

@@ -1,5 +1,6 @@
 //! The axum 0.8 peer: the routes of examples/api (the reference API) that a benchmark
-//! drives (`/plaintext`, `/json`, `/users/{id}`, `POST /echo`, `/events`),
+//! drives (`/plaintext`, `/json`, `/users/{id}`, `POST /echo`, `/events`,
+//! `GET /ws/echo` through axum's `ws` feature),
 //! written the way axum's own docs and examples write them — a `Router` of
 //! async handlers, extractors, `axum::serve` on a tokio `TcpListener` — with
 //! every setting left at its default (tokio's multi-threaded runtime, one
@@ -13,7 +14,10 @@ use std::{convert::Infallible, time::Duration};
 
 use axum::{
     body::Bytes,
-    extract::{Path, Query},
+    extract::{
+        ws::{Message as WsMessage, WebSocket, WebSocketUpgrade},
+        Path, Query,
+    },
     http::{header, HeaderMap, HeaderValue},
     response::{
         sse::{Event, KeepAlive, Sse},
@@ -96,6 +100,26 @@ async fn events(Query(q): Query<Ticks>) -> Sse<impl Stream<Item = Result<Event, 
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
+// axum's WebSocket example: upgrade, then answer each data message in a
+// loop. Pings and the close handshake are tungstenite's (inside axum).
+async fn ws_echo(ws: WebSocketUpgrade) -> impl IntoResponse {
+    ws.on_upgrade(echo_socket)
+}
+
+async fn echo_socket(mut socket: WebSocket) {
+    while let Some(Ok(message)) = socket.recv().await {
+        match message {
+            WsMessage::Text(_) | WsMessage::Binary(_) => {
+                if socket.send(message).await.is_err() {
+                    return;
+                }
+            }
+            WsMessage::Close(_) => return,
+            WsMessage::Ping(_) | WsMessage::Pong(_) => {}
+        }
+    }
+}
+
 fn app() -> Router {
     Router::new()
         .route("/plaintext", get(plaintext))
@@ -103,6 +127,7 @@ fn app() -> Router {
         .route("/users/{id}", get(user))
         .route("/echo", post(echo))
         .route("/events", get(events))
+        .route("/ws/echo", get(ws_echo))
 }
 
 #[tokio::main]
