@@ -180,6 +180,24 @@ mod replay {
         count
     }
 
+    /// The files of a corpus directory, by name, for the tests that read
+    /// what a seed's name promises (`valid_*`, `refused_*`, `smuggle_*`).
+    fn named_seeds(dir: &str) -> Vec<(String, Vec<u8>)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        std::fs::read_dir(&dir)
+            .expect("the corpus directory")
+            .map(|entry| {
+                let path = entry.expect("a directory entry").path();
+                let name = path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                (name, std::fs::read(&path).expect("a corpus file"))
+            })
+            .collect()
+    }
+
     #[test]
     fn parse_request_corpus_and_regressions() {
         let seeds = replay("corpus/parse_request", super::parse_request_case);
@@ -205,15 +223,7 @@ mod replay {
             ("corpus/parse_request", &b""[..]),
             ("corpus/chunked_body", super::CHUNKED_HEAD),
         ] {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-            for entry in std::fs::read_dir(&dir).expect("the corpus directory") {
-                let path = entry.expect("a directory entry").path();
-                let name = path
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                let data = std::fs::read(&path).expect("a corpus file");
+            for (name, data) in named_seeds(dir) {
                 let Some((&split, rest)) = data.split_first() else {
                     continue;
                 };
@@ -254,15 +264,7 @@ mod replay {
         let seeds = replay("corpus/ws_upgrade", super::ws_upgrade_case);
         assert!(seeds >= 8, "the seed corpus is committed ({seeds} files)");
         replay("regressions/ws_upgrade", super::ws_upgrade_case);
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/ws_upgrade");
-        for entry in std::fs::read_dir(&dir).expect("the corpus directory") {
-            let path = entry.expect("a directory entry").path();
-            let name = path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            let data = std::fs::read(&path).expect("a corpus file");
+        for (name, data) in named_seeds("corpus/ws_upgrade") {
             let mut bytes = &data[1..];
             let request = match sutegi::parse_request(&mut bytes, &super::split::fuzz_limits()) {
                 Ok(Some(sutegi::Incoming::Request(request))) => request,
