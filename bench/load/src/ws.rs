@@ -25,7 +25,7 @@ use std::{
 };
 
 use polling::{Event, Events, PollMode, Poller};
-use serde_json::json;
+use serde_json::{json, Value};
 use tungstenite::{protocol::WebSocket, Message};
 
 use crate::{args::Args, pool, probe::Probe, stats::Latencies, sys::ServerWatch, Outcome};
@@ -42,6 +42,18 @@ struct Failures {
 }
 
 impl Failures {
+    /// The scenario's outcome: `json` with the errors and their reasons.
+    fn outcome(self, mut json: Value, human: Vec<String>, started: Instant) -> Outcome {
+        json["errors"] = json!(self.count);
+        json["failure_reasons"] = json!(self.reasons);
+        Outcome {
+            json,
+            human,
+            errors: self.count,
+            started,
+        }
+    }
+
     fn add(&mut self, why: String) {
         self.count += 1;
         if self.reasons.len() < 8 || self.reasons.contains_key(&why) {
@@ -236,24 +248,18 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
         watch.human(),
     ];
     latency["count"] = json!(round_trips);
-    Ok(Outcome {
-        json: json!({
-            "scenario": "ws",
-            "conns": conns,
-            "opened": opened,
-            "size": size,
-            "secs": loop_secs,
-            "round_trips": round_trips,
-            "rt_per_s": rt_per_s,
-            "latency": latency,
-            "errors": failures.count,
-            "failure_reasons": failures.reasons,
-            "server": watch.to_json(),
-        }),
-        human,
-        errors: failures.count,
-        started,
-    })
+    let json = json!({
+        "scenario": "ws",
+        "conns": conns,
+        "opened": opened,
+        "size": size,
+        "secs": loop_secs,
+        "round_trips": round_trips,
+        "rt_per_s": rt_per_s,
+        "latency": latency,
+        "server": watch.to_json(),
+    });
+    Ok(failures.outcome(json, human, started))
 }
 
 /// Sends socket `key`'s next message (non-blocking; what would block is
@@ -391,20 +397,14 @@ pub fn hold(args: &Args) -> Result<Outcome, String> {
         fresh.human(),
         watch.human(),
     ];
-    Ok(Outcome {
-        json: json!({
-            "scenario": "ws-hold",
-            "conns": conns,
-            "opened": opened,
-            "answered_after_hold": answering,
-            "hold_s": hold_s,
-            "fresh": fresh.json(),
-            "errors": failures.count,
-            "failure_reasons": failures.reasons,
-            "server": watch.to_json(),
-        }),
-        human,
-        errors: failures.count,
-        started,
-    })
+    let json = json!({
+        "scenario": "ws-hold",
+        "conns": conns,
+        "opened": opened,
+        "answered_after_hold": answering,
+        "hold_s": hold_s,
+        "fresh": fresh.json(),
+        "server": watch.to_json(),
+    });
+    Ok(failures.outcome(json, human, started))
 }
