@@ -7,8 +7,9 @@
 //!
 //! The server knows nothing of routes or JSON: a router implements these
 //! hooks to make the server's own refusals match its error shape, to
-//! raise body limits per route, and to answer a 404 or 405 without reading
-//! the body of a request nobody will use.
+//! raise body limits per route, and to answer a 404, a 405 or a
+//! `Content-Type` the route's body extractor refuses without reading the
+//! body of a request nobody will use.
 
 use std::any::Any;
 use std::io;
