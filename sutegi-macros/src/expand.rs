@@ -160,6 +160,14 @@ fn route_info(attr: &RouteAttr, handler: &Handler) -> TokenStream {
             let ty = &arg.ty;
             quote_spanned!(ty.span()=> <#ty as ::sutegi::FromRequest>::CONTENT_TYPE_CHECK)
         });
+    let streams_body = handler
+        .args
+        .iter()
+        .filter(|a| a.kind == ArgKind::Extractor)
+        .map(|arg| {
+            let ty = &arg.ty;
+            quote_spanned!(ty.span()=> <#ty as ::sutegi::FromRequest>::STREAMS_BODY)
+        });
     let wrapper = wrapper(attr, handler);
     quote! {
         ::sutegi::__private::RouteInfo {
@@ -176,6 +184,7 @@ fn route_info(attr: &RouteAttr, handler: &Handler) -> TokenStream {
             content_type_check: ::sutegi::__private::first_content_type_check(
                 &[#(#content_type_checks),*]
             ),
+            streams_body: false #(|| #streams_body)*,
             handler: #wrapper,
         }
     }

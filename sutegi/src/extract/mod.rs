@@ -123,6 +123,13 @@ pub trait FromRequest<'r>: Sized {
     /// default): the body is read whatever its type.
     const CONTENT_TYPE_CHECK: Option<fn(Option<&str>) -> bool> = None;
 
+    /// Whether this extractor reads the body as it arrives, from
+    /// [`Request::take_body_reader`](crate::Request::take_body_reader),
+    /// instead of the body buffered whole (`Multipart`). The router then
+    /// runs the handler as soon as the head is parsed (see
+    /// [`HeadVerdict::StreamBody`](crate::HeadVerdict::StreamBody)).
+    const STREAMS_BODY: bool = false;
+
     /// Builds the value from the request, or refuses it.
     fn from_request(cx: &'r RequestContext<'_>) -> Result<Self, Self::Rejection>;
 
@@ -398,6 +405,7 @@ impl<'r> FromRequest<'r> for &'r Request {
 impl<'r, E: FromRequest<'r>> FromRequest<'r> for Option<E> {
     type Rejection = E::Rejection;
     const READS_BODY: bool = E::READS_BODY;
+    const STREAMS_BODY: bool = E::STREAMS_BODY;
 
     /// `None` when what `E` reads is absent; `E`'s refusal when it is
     /// present but invalid.
@@ -409,6 +417,7 @@ impl<'r, E: FromRequest<'r>> FromRequest<'r> for Option<E> {
 impl<'r, E: FromRequest<'r>> FromRequest<'r> for Result<E, E::Rejection> {
     type Rejection = Infallible;
     const READS_BODY: bool = E::READS_BODY;
+    const STREAMS_BODY: bool = E::STREAMS_BODY;
 
     /// Hands `E`'s refusal to the handler instead of answering it.
     fn from_request(cx: &'r RequestContext<'_>) -> Result<Self, Infallible> {

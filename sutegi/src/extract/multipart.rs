@@ -4,9 +4,20 @@
 //!
 //! This file finds the boundary, hands the parts to the handler one at a
 //! time, enforces the part-count and size limits and turns every parse
-//! failure into the error shape. It leaves the body limit to the server
-//! (the route's `body_limit`), which has read the body before the handler
-//! runs.
+//! failure into the error shape.
+//!
+//! # The body streams
+//!
+//! `Multipart` streams its body ([`FromRequest::STREAMS_BODY`]): the
+//! handler runs as soon as the head is parsed, and each part is read from
+//! the socket as the handler asks for it, through the server's
+//! [`BodyReader`] (which applies the route's `body_limit`, the chunked
+//! grammar and the body deadlines). So [`Field::save_to`] writes a 1 GiB
+//! file to disk holding one 64 KiB chunk at a time, and a part over
+//! [`MultipartLimits`] is refused when its limit is crossed, not after the
+//! whole body has arrived. Given a body already in memory (a handler of
+//! its own calling [`Multipart::new`], or a router that does not stream),
+//! it reads that instead.
 //!
 //! # The parser, and how it is driven
 //!
@@ -15,18 +26,14 @@
 //! per-field and whole-stream size limits of its own; the synchronous
 //! crates (`multipart`, `mime_multipart`) have not had a release in years.
 //! multer's API is async, but it only waits when its input stream does.
-//! Here the input is the request body, already in memory, fed to multer in
-//! chunks of [`CHUNK`] bytes by a stream that is always ready; the futures
-//! are polled in a loop with a no-op waker, so no runtime is involved.
+//! Here the input is a stream that is always ready: each poll hands over
+//! the next chunk of the body, read (blocking, on the handler's worker)
+//! from the socket or taken from memory. The futures are polled in a loop
+//! with a no-op waker, so no runtime is involved.
 //!
 //! The stream hands over one chunk per poll (it says "not yet" between
 //! chunks) because multer pulls everything a stream has ready into its own
-//! buffer: this way multer holds a chunk or two, not a second copy of the
-//! body, and [`Field::save_to`] writes a file part out chunk by chunk.
-//! The body itself is in memory, as every body sutegi reads is: its size
-//! is bounded by the route's `body_limit` (the server's
-//! [`Limits::max_body_bytes`](crate::Limits) by default), which an upload
-//! route raises with `#[post("/upload", body_limit = "20MiB")]`.
+//! buffer: this way multer holds a chunk or two, never the body.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -40,6 +47,7 @@ use futures_util::stream::Stream;
 
 use super::{optional, FromRequest, RequestContext};
 use crate::error::Error;
+use crate::server::{BodyReader, Request};
 
 /// How many bytes of the body multer gets per poll.
 const CHUNK: usize = 64 * 1024;
@@ -131,7 +139,8 @@ impl MultipartLimits {
 /// assert_eq!(r.text(), "a=5");
 /// ```
 pub struct Multipart<'r> {
-    body: &'r [u8],
+    /// Taken by the parser at the first `next_field`.
+    source: Option<Source<'r>>,
     boundary: String,
     limits: MultipartLimits,
     /// Built at the first `next_field`, so `limits` can still change.
@@ -141,10 +150,23 @@ pub struct Multipart<'r> {
     parts: usize,
 }
 
+/// Where a multipart body's bytes come from.
+enum Source<'r> {
+    /// Already in memory.
+    Buffered(&'r [u8]),
+    /// Arriving on the connection.
+    Streamed(Box<BodyReader>),
+}
+
 impl fmt::Debug for Multipart<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let source = match &self.source {
+            Some(Source::Buffered(body)) => format!("{} bytes in memory", body.len()),
+            Some(Source::Streamed(_)) => "streamed".to_owned(),
+            None => "being parsed".to_owned(),
+        };
         f.debug_struct("Multipart")
-            .field("body_len", &self.body.len())
+            .field("body", &source)
             .field("boundary", &self.boundary)
             .field("limits", &self.limits)
             .field("parts_read", &self.parts)
@@ -156,9 +178,13 @@ impl<'r> Multipart<'r> {
     /// Parses `body` as `multipart/form-data` with this `Content-Type`;
     /// for tests and for bodies that did not come from an extractor.
     pub fn new(content_type: &str, body: &'r [u8]) -> Result<Multipart<'r>, Error> {
+        Multipart::from_source(content_type, Source::Buffered(body))
+    }
+
+    fn from_source(content_type: &str, source: Source<'r>) -> Result<Multipart<'r>, Error> {
         let boundary = multer::parse_boundary(content_type).map_err(|_| not_multipart())?;
         Ok(Multipart {
-            body,
+            source: Some(source),
             boundary,
             limits: MultipartLimits::default(),
             parser: None,
@@ -191,7 +217,7 @@ impl<'r> Multipart<'r> {
             Some(parser) => parser,
             None => {
                 let stream = BodyChunks {
-                    rest: self.body,
+                    source: self.source.take().unwrap_or(Source::Buffered(&[])),
                     fed: Arc::clone(&fed),
                     paused: false,
                 };
@@ -231,21 +257,27 @@ impl<'r> FromRequest<'r> for Multipart<'r> {
     type Rejection = Error;
     const READS_BODY: bool = true;
     const CONTENT_TYPE_CHECK: Option<fn(Option<&str>) -> bool> = Some(takes_multipart);
+    const STREAMS_BODY: bool = true;
 
     /// Checks the `Content-Type` (400 when it is not multipart with a
     /// boundary) and takes the limits given as a state, if any; the parts
-    /// are parsed as the handler asks for them.
+    /// are parsed as the handler asks for them, from the body as it
+    /// arrives (or from memory, when the server read it whole).
     fn from_request(cx: &'r RequestContext<'_>) -> Result<Self, Error> {
         let request = cx.request();
         let Some(content_type) = request.header("content-type") else {
             let error = not_multipart();
-            return Err(if request.body().is_empty() {
-                error.absent()
-            } else {
+            return Err(if declares_body(request) {
                 error
+            } else {
+                error.absent()
             });
         };
-        let multipart = Multipart::new(content_type, request.body())?;
+        let source = match request.take_body_reader() {
+            Some(reader) => Source::Streamed(Box::new(reader)),
+            None => Source::Buffered(request.body()),
+        };
+        let multipart = Multipart::from_source(content_type, source)?;
         Ok(match cx.state::<MultipartLimits>() {
             Some(limits) => multipart.limits(**limits),
             None => multipart,
@@ -261,6 +293,15 @@ impl<'r> FromRequest<'r> for Multipart<'r> {
 /// as [`Multipart::new`] needs (multer's own reading of it).
 fn takes_multipart(content_type: Option<&str>) -> bool {
     content_type.is_some_and(|ct| multer::parse_boundary(ct).is_ok())
+}
+
+/// Whether the request came with a body, read or still on its way.
+fn declares_body(request: &Request) -> bool {
+    !request.body().is_empty()
+        || request.header("transfer-encoding").is_some()
+        || request
+            .header("content-length")
+            .is_some_and(|length| length != "0")
 }
 
 fn not_multipart() -> Error {
@@ -281,6 +322,12 @@ fn refusal(error: multer::Error) -> Error {
         multer::Error::StreamSizeExceeded { limit } => Error::content_too_large(format!(
             "the multipart body is over its limit of {limit} bytes"
         )),
+        // The body's own refusal (413 over the route's limit, 408, a cut
+        // connection), given back as the reader made it.
+        multer::Error::StreamReadFailed(cause) => match cause.downcast::<io::Error>() {
+            Ok(io_error) => Error::from(*io_error),
+            Err(cause) => Error::bad_request(format!("the body could not be read: {cause}")),
+        },
         multer::Error::LockFailure => {
             Error::internal("a multipart part was read after the next one was asked for")
         }
@@ -320,9 +367,11 @@ fn drive<T>(
     }
 }
 
-/// The body as a stream of [`CHUNK`]-byte pieces, one per poll.
+/// The body as a stream of pieces of at most [`CHUNK`] bytes, one per
+/// poll: sliced from memory, or read from the connection (blocking until
+/// bytes arrive, under the body's deadlines).
 struct BodyChunks<'r> {
-    rest: &'r [u8],
+    source: Source<'r>,
     fed: Arc<AtomicUsize>,
     /// Set after a chunk: the next poll says "not yet", so multer takes one
     /// chunk at a time instead of copying the whole body into its buffer.
@@ -337,14 +386,28 @@ impl Stream for BodyChunks<'_> {
             // The driving loop polls again at once; no wake-up needed.
             return Poll::Pending;
         }
-        if self.rest.is_empty() {
-            return Poll::Ready(None);
-        }
-        let (chunk, rest) = self.rest.split_at(self.rest.len().min(CHUNK));
-        self.rest = rest;
+        let chunk = match &mut self.source {
+            Source::Buffered(rest) => {
+                if rest.is_empty() {
+                    return Poll::Ready(None);
+                }
+                let (chunk, after) = rest.split_at(rest.len().min(CHUNK));
+                *rest = after;
+                bytes::Bytes::copy_from_slice(chunk)
+            }
+            Source::Streamed(reader) => {
+                let mut chunk = bytes::BytesMut::zeroed(CHUNK);
+                match reader.read(&mut chunk) {
+                    Ok(0) => return Poll::Ready(None),
+                    Ok(n) => chunk.truncate(n),
+                    Err(error) => return Poll::Ready(Some(Err(error))),
+                }
+                chunk.freeze()
+            }
+        };
         self.paused = true;
         self.fed.fetch_add(chunk.len(), Ordering::Relaxed);
-        Poll::Ready(Some(Ok(bytes::Bytes::copy_from_slice(chunk))))
+        Poll::Ready(Some(Ok(chunk)))
     }
 }
 
@@ -448,7 +511,7 @@ impl Field<'_, '_> {
     }
 
     /// Writes the content to a new file at `path` (replacing one there),
-    /// chunk by chunk, so the part is never held in memory a second time;
+    /// chunk by chunk as it arrives, so the part is never held in memory;
     /// returns its size. On any failure (a size limit, a disk error) the
     /// partial file is removed. Disk errors are a 500 whose cause is
     /// logged.

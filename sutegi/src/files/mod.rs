@@ -407,6 +407,10 @@ impl RouteFn<ServeDirRoute> for ServeDir {
     fn content_type_check() -> Option<fn(Option<&str>) -> bool> {
         None
     }
+
+    fn streams_body() -> bool {
+        false
+    }
 }
 
 /// The name of the route's last capture if it ends the request path.

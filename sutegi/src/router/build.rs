@@ -170,6 +170,7 @@ impl Builder {
             layers: route.layers.into(),
             body_limit: route.body_limit,
             content_type_check: route.content_type_check,
+            streams_body: route.streams_body,
             summary,
         });
     }

@@ -37,6 +37,9 @@ pub(super) struct CompiledRoute {
     /// Its body extractor's `Content-Type` check: a request failing it is
     /// answered from the head (see `check_head`).
     pub(super) content_type_check: Option<fn(Option<&str>) -> bool>,
+    /// Its body extractor reads the body as it arrives: the handler runs
+    /// on the head (see `check_head`).
+    pub(super) streams_body: bool,
     pub(super) summary: RouteSummary,
 }
 
@@ -351,6 +354,10 @@ impl Handler for RouterHandler {
     ///   it that refuses (a capture, the query, credentials) answers first,
     ///   exactly as when the body was read.
     ///
+    /// A route whose body extractor reads the body as it arrives
+    /// (`Multipart`) gets [`HeadVerdict::StreamBody`]: its handler runs on
+    /// the head and reads the body from the socket.
+    ///
     /// A layer that answers a path of its own (the MCP endpoint) registers
     /// a route there, so its body is read.
     fn check_head(&self, head: &Request) -> HeadVerdict {
@@ -362,6 +369,9 @@ impl Handler for RouterHandler {
             let route = &self.routes[index as usize];
             return match route.content_type_check {
                 Some(takes) if !takes(head.header("content-type")) => HeadVerdict::AnswerFromHead,
+                _ if route.streams_body => HeadVerdict::StreamBody {
+                    limit: route.body_limit,
+                },
                 _ => HeadVerdict::ReadBody {
                     limit: route.body_limit,
                 },

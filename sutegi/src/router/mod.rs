@@ -478,6 +478,7 @@ impl Router {
             state_requirements: Vec::new(),
             body_readers: 0,
             content_type_check: None,
+            streams_body: false,
             handler,
             scoped_states: Vec::new(),
             layers: Vec::new(),

@@ -228,6 +228,8 @@ pub struct Route {
     pub(super) body_readers: usize,
     /// Its body extractor's `Content-Type` check, asked from the head.
     pub(super) content_type_check: Option<fn(Option<&str>) -> bool>,
+    /// Its body extractor reads the body as it arrives.
+    pub(super) streams_body: bool,
     pub(super) handler: BoxedHandler,
     /// States of the routers this route was mounted through, nearest first.
     pub(super) scoped_states: Vec<StateEntry>,
@@ -314,6 +316,7 @@ impl Route {
             state_requirements: F::state_requirements(),
             body_readers: F::body_readers(),
             content_type_check: F::content_type_check(),
+            streams_body: F::streams_body(),
             handler: handler.into_boxed_handler(),
             scoped_states: Vec::new(),
             layers: Vec::new(),
@@ -366,6 +369,7 @@ impl Route {
             state_requirements: info.state_requirements.into_iter().flatten().collect(),
             body_readers: 0,
             content_type_check: info.content_type_check,
+            streams_body: info.streams_body,
             handler: info.handler,
             scoped_states: Vec::new(),
             layers: Vec::new(),
@@ -470,5 +474,6 @@ pub struct MacroRoute {
     pub kind: RouteKind,
     pub state_requirements: Vec<Option<StateRequirement>>,
     pub content_type_check: Option<fn(Option<&str>) -> bool>,
+    pub streams_body: bool,
     pub handler: BoxedHandler,
 }

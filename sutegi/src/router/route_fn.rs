@@ -62,6 +62,11 @@ pub trait RouteFn<Args>: Send + Sync + Sized + 'static {
     /// other types whatever the body holds ([`FromRequest::CONTENT_TYPE_CHECK`]).
     #[doc(hidden)]
     fn content_type_check() -> Option<fn(Option<&str>) -> bool>;
+
+    /// Whether one of its extractors reads the body as it arrives
+    /// ([`FromRequest::STREAMS_BODY`]).
+    #[doc(hidden)]
+    fn streams_body() -> bool;
 }
 
 /// The marker for handlers whose first argument is `&Request`.
@@ -103,6 +108,10 @@ macro_rules! route_fn_impls {
             fn content_type_check() -> Option<fn(Option<&str>) -> bool> {
                 first_content_type_check(&[$(<$arg as FromRequest<'static>>::CONTENT_TYPE_CHECK),*])
             }
+
+            fn streams_body() -> bool {
+                false $(|| <$arg as FromRequest<'static>>::STREAMS_BODY)*
+            }
         }
 
         impl<F, R, $($arg,)*> RouteFn<(RequestRef, $($arg,)*)> for F
@@ -137,6 +146,10 @@ macro_rules! route_fn_impls {
 
             fn content_type_check() -> Option<fn(Option<&str>) -> bool> {
                 first_content_type_check(&[$(<$arg as FromRequest<'static>>::CONTENT_TYPE_CHECK),*])
+            }
+
+            fn streams_body() -> bool {
+                false $(|| <$arg as FromRequest<'static>>::STREAMS_BODY)*
             }
         }
     };

@@ -9,6 +9,7 @@
 use std::io::{self, BufRead};
 use std::net::{Ipv4Addr, SocketAddr};
 
+use super::body_reader::{StreamFraming, StreamedBody};
 use super::handler::HeadVerdict;
 use super::limits::Limits;
 use super::request::{Method, Request};
@@ -186,6 +187,11 @@ pub(crate) enum Outcome {
     /// is left inside no request: the connection must close after the
     /// answer, since the unread body would be taken for the next request.
     AnswerFromHead(Request),
+    /// The head of a request whose handler reads the body itself (see
+    /// [`HeadVerdict::StreamBody`]), with how the body is framed. The
+    /// decoder is left between requests: the body's bytes, and any behind
+    /// it, are the [`BodyReader`](super::BodyReader)'s to read.
+    StreamBody(Request, StreamedBody),
 }
 
 enum DecodeState {
@@ -328,6 +334,27 @@ impl RequestDecoder {
                                 HeadVerdict::ReadBody { limit } => {
                                     limit.unwrap_or(limits.max_body_bytes)
                                 }
+                                HeadVerdict::StreamBody { limit } => {
+                                    let limit = limit.unwrap_or(limits.max_body_bytes);
+                                    let framing = match framing.body {
+                                        BodyFraming::Sized(length) if length > limit => {
+                                            self.refused_head = Some(Box::new(request));
+                                            return Err(Refusal::BodyTooLarge);
+                                        }
+                                        BodyFraming::Sized(length) => StreamFraming::Sized(length),
+                                        _ => StreamFraming::Chunked(ChunkedDecoder::new(limit)),
+                                    };
+                                    let body = StreamedBody {
+                                        framing,
+                                        limit,
+                                        expects_continue: expects_continue && body_here == 0,
+                                    };
+                                    self.state = DecodeState::Head { scanned: 0 };
+                                    return Ok(Step {
+                                        consumed,
+                                        outcome: Outcome::StreamBody(request, body),
+                                    });
+                                }
                                 HeadVerdict::AnswerFromHead => match framing.body {
                                     BodyFraming::Sized(length) if length <= body_here => {
                                         limits.max_body_bytes
@@ -462,7 +489,7 @@ mod head;
 
 #[cfg(test)]
 use chunked::encode_chunk;
-use chunked::ChunkedDecoder;
+pub(crate) use chunked::ChunkedDecoder;
 use head::{check_incomplete_head, parse_head, BodyFraming};
 #[cfg(test)]
 use head::{classify, Special};

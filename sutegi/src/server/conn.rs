@@ -18,9 +18,10 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
+use super::body_reader::{BodyEnd, BodyReader};
 use super::codec::{Outcome, Refusal, RequestDecoder};
 use super::handler::{handle_or_500, safe_refuse, Handler, HeadVerdict};
-use super::limits::{Limits, PeerSlot};
+use super::limits::{BodyWindow, Limits, PeerSlot};
 use super::registered::Registered;
 use super::request::{Method, Request, Version};
 use super::response::{Body, HeaderText, Producer, Response};
@@ -140,7 +141,7 @@ pub(crate) struct Conn {
     served: usize,
     /// While a body arrives: when its current rate window began, and the
     /// body bytes received by then.
-    body_window: Option<(Instant, u64)>,
+    body_window: BodyWindow,
     /// This connection's place in its peer's count, if the count is
     /// bounded; dropping the connection frees it.
     pub(crate) peer_slot: Option<PeerSlot>,
@@ -208,6 +209,16 @@ pub(crate) fn render_refusal<H: Handler + ?Sized>(
     .unwrap_or_else(|_| safe_refuse(handler, status, &message))
 }
 
+/// What became of a request's body by the time the handler answered.
+enum BodyState<'a> {
+    /// Read whole before the handler ran.
+    Read,
+    /// Left on the wire (answered from the head).
+    Unread,
+    /// Read by the handler itself; `end` says whether to its end.
+    Streamed(&'a BodyEnd),
+}
+
 /// Where a connection goes after its turn on a worker.
 pub(crate) enum Placement {
     Park(Box<Conn>, Interest),
@@ -238,7 +249,7 @@ impl Conn {
             pending: Vec::new(),
             outbox: None,
             served: 0,
-            body_window: None,
+            body_window: BodyWindow::default(),
             peer_slot: None,
             wait: Wait::New,
             deadline: Instant::now() + limits.idle_timeout,
@@ -267,34 +278,13 @@ impl Conn {
             // The head deadline runs from the head's first byte.
             Wait::Head if self.wait == Wait::Head => self.deadline,
             Wait::Head => now + limits.head_timeout,
-            Wait::Body => self.body_deadline(now, limits),
+            Wait::Body => self
+                .body_window
+                .deadline(now, self.decoder.body_received(), limits),
             Wait::Writing => now + limits.write_timeout,
             Wait::Lingering => now + LINGER,
         };
         self.wait = wait;
-    }
-
-    /// The deadline of a body in progress: the next `body_timeout` for
-    /// progress, but no later than the end of the current rate window. A
-    /// window whose quota (`min_body_rate × body_rate_window` bytes) is met
-    /// ends early and the next one starts, so passing this deadline always
-    /// means the body stalled or fell below the rate.
-    fn body_deadline(&mut self, now: Instant, limits: &Limits) -> Instant {
-        let progress = now + limits.body_timeout;
-        if limits.min_body_rate == 0 {
-            return progress;
-        }
-        let received = self.decoder.body_received();
-        let quota =
-            ((limits.min_body_rate as f64 * limits.body_rate_window.as_secs_f64()) as u64).max(1);
-        let window = match self.body_window {
-            Some((start, at_start)) if received.saturating_sub(at_start) < quota => {
-                (start, at_start)
-            }
-            _ => (now, received),
-        };
-        self.body_window = Some(window);
-        progress.min(window.0 + limits.body_rate_window)
     }
 
     /// Gives a connection that has sent nothing a short grace to send its
@@ -536,8 +526,26 @@ impl Conn {
                         self.pending = turn.scratch.filled().to_vec();
                         turn.scratch.clear();
                     }
-                    self.body_window = None;
-                    self = self.answer(turn, request, false)?;
+                    self.body_window = BodyWindow::default();
+                    self = self.answer(turn, request, BodyState::Read)?;
+                    turn.scratch.extend_from_slice(&self.pending);
+                    self.pending = Vec::new();
+                }
+                Outcome::StreamBody(mut request, body) => {
+                    // The handler reads the body from the socket itself,
+                    // starting with what arrived with the head; what it
+                    // finds behind the body comes back as `pending`.
+                    self.served += 1;
+                    self.body_window = BodyWindow::default();
+                    let Ok(socket) = self.socket.try_clone() else {
+                        return Err(Placement::Close(self));
+                    };
+                    let received = turn.scratch.filled().to_vec();
+                    turn.scratch.clear();
+                    let (reader, end) =
+                        BodyReader::from_socket(socket, received, body, turn.limits);
+                    request.attach_body_reader(reader);
+                    self = self.answer(turn, request, BodyState::Streamed(&end))?;
                     turn.scratch.extend_from_slice(&self.pending);
                     self.pending = Vec::new();
                 }
@@ -548,8 +556,8 @@ impl Conn {
                     // so the client reads the answer rather than a reset.
                     self.served += 1;
                     turn.scratch.clear();
-                    self.body_window = None;
-                    return match self.answer(turn, request, true) {
+                    self.body_window = BodyWindow::default();
+                    return match self.answer(turn, request, BodyState::Unread) {
                         Ok(conn) => Err(conn.linger(turn.limits)),
                         Err(next) => Err(next),
                     };
@@ -559,13 +567,14 @@ impl Conn {
     }
 
     /// Calls the handler and writes its answer. `Ok` means the connection
-    /// reads on; `Err` carries where it goes instead. `body_unread`: the
-    /// request's body was left on the wire, so the connection must close.
+    /// reads on; `Err` carries where it goes instead. A body left on the
+    /// wire (unread, or streamed and not read to its end) closes the
+    /// connection after the answer.
     fn answer<H: Handler>(
-        self: Box<Self>,
+        mut self: Box<Self>,
         turn: &mut Turn<'_, H>,
         request: Request,
-        body_unread: bool,
+        body: BodyState<'_>,
     ) -> Result<Box<Self>, Placement> {
         let head_only = request.method() == Method::Head;
         let version = request.version();
@@ -574,6 +583,17 @@ impl Conn {
             && self.served < turn.limits.max_requests_per_connection;
         let handler = turn.handler;
         let response = handle_or_500(handler, request);
+        let body_unread = match body {
+            BodyState::Read => false,
+            BodyState::Unread => true,
+            BodyState::Streamed(end) => match end.take_rest() {
+                Some(rest) => {
+                    self.pending = rest;
+                    false
+                }
+                None => true,
+            },
+        };
         let keep_alive = asked_keep_alive && !(turn.closing)() && !body_unread;
         let framing = ResponseFraming {
             version,

@@ -115,6 +115,23 @@ pub enum HeadVerdict {
     /// already fully received (a small one, sent with its head) is read
     /// and the request answered as usual, keeping the connection.
     AnswerFromHead,
+    /// The handler reads the body itself, as it arrives, refused with 413
+    /// past `limit` bytes (`None`:
+    /// [`Limits::max_body_bytes`](super::Limits::max_body_bytes)). The
+    /// server calls [`Handler::handle`] as soon as the head is parsed,
+    /// with an empty body and a [`BodyReader`](super::BodyReader) to take
+    /// with [`Request::take_body_reader`](super::Request::take_body_reader):
+    /// an upload goes to disk without ever being held in memory whole.
+    /// The handler's worker waits while the body arrives, counted as a
+    /// blocked handler (a spare thread serves the rest meanwhile). A body
+    /// the handler does not read to its end closes the connection after
+    /// the answer. Routes whose extractor streams
+    /// ([`FromRequest::STREAMS_BODY`](crate::FromRequest::STREAMS_BODY),
+    /// as `Multipart` does) get this verdict from the router.
+    StreamBody {
+        /// The body limit for this request.
+        limit: Option<u64>,
+    },
 }
 
 /// What [`serve`](super::serve) accepts: a [`Handler`], or something that

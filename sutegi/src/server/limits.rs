@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Resource bounds of a server. Every field is public so a program can
 /// start from [`Limits::default`] and change what it needs:
@@ -161,6 +161,39 @@ impl Limits {
     /// `u16`, so anything above 64 KiB is clamped.
     pub(crate) fn head_bytes(&self) -> usize {
         self.max_head_bytes.clamp(64, u16::MAX as usize)
+    }
+}
+
+/// A body's progress under the rate rule of [`Limits::min_body_rate`]:
+/// when its current window began and the bytes received by then. Kept by
+/// whoever reads a body (a connection between turns, a
+/// [`BodyReader`](super::BodyReader) inside a handler) so both apply the
+/// same deadline.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct BodyWindow(Option<(Instant, u64)>);
+
+impl BodyWindow {
+    /// The deadline of a body that made progress at `now`, with `received`
+    /// bytes so far: the next `body_timeout`, but no later than the end of
+    /// the current rate window. A window whose quota
+    /// (`min_body_rate × body_rate_window` bytes) is met ends early and the
+    /// next one starts, so passing this deadline always means the body
+    /// stalled or fell below the rate.
+    pub(crate) fn deadline(&mut self, now: Instant, received: u64, limits: &Limits) -> Instant {
+        let progress = now + limits.body_timeout;
+        if limits.min_body_rate == 0 {
+            return progress;
+        }
+        let quota =
+            ((limits.min_body_rate as f64 * limits.body_rate_window.as_secs_f64()) as u64).max(1);
+        let window = match self.0 {
+            Some((start, at_start)) if received.saturating_sub(at_start) < quota => {
+                (start, at_start)
+            }
+            _ => (now, received),
+        };
+        self.0 = Some(window);
+        progress.min(window.0 + limits.body_rate_window)
     }
 }
 

@@ -141,6 +141,7 @@
 //! so [`SseSink::is_closed`] turns true within milliseconds even if the
 //! producer has written nothing, and [`SseSink::wait_closed`] returns.
 
+mod body_reader;
 mod codec;
 mod conn;
 mod handler;
@@ -157,6 +158,7 @@ mod status;
 mod upgrade;
 mod write;
 
+pub use body_reader::BodyReader;
 pub use codec::{parse_request, Incoming, Refusal};
 pub use handler::{panic_message, Handler, HeadVerdict, IntoHandler};
 pub use limits::Limits;

@@ -83,9 +83,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::server::{
-    encode_head, handle_or_500, panic_message, render_refusal, status_allows_body, Body, Handler,
-    IntoHandler, Limits, Method, Outcome, Producer, RequestDecoder, Response, ResponseFraming,
-    StreamSink,
+    encode_head, handle_or_500, panic_message, render_refusal, status_allows_body, Body,
+    BodyReader, Handler, IntoHandler, Limits, Method, Outcome, Producer, RequestDecoder, Response,
+    ResponseFraming, StreamSink,
 };
 
 /// Sends requests to an app in process, through the same [`Handler`]
@@ -390,6 +390,14 @@ impl TestRequest<'_> {
                 // path with no route) is answered from the head, as the
                 // server would.
                 Outcome::Request(request) | Outcome::AnswerFromHead(request) => {
+                    handle_or_500(handler, request)
+                }
+                // A route that streams its body reads it from the bytes
+                // behind the head, through the server's own reader.
+                Outcome::StreamBody(mut request, body) => {
+                    let rest = wire[step.consumed..].to_vec();
+                    let (reader, _) = BodyReader::from_bytes(rest, body);
+                    request.attach_body_reader(reader);
                     handle_or_500(handler, request)
                 }
                 Outcome::NeedMore => panic!(
