@@ -378,3 +378,101 @@ fn timespec(wait: Duration) -> Timespec {
         tv_nsec: wait.subsec_nanos().into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sized(length: u64) -> StreamedBody {
+        StreamedBody {
+            framing: StreamFraming::Sized(length),
+            limit: 1 << 20,
+            expects_continue: false,
+        }
+    }
+
+    fn chunked(limit: u64) -> StreamedBody {
+        StreamedBody {
+            framing: StreamFraming::Chunked(ChunkedDecoder::new(limit)),
+            limit,
+            expects_continue: false,
+        }
+    }
+
+    /// Reads to the end in small steps, as a parser would.
+    fn read_all(reader: &mut BodyReader) -> Result<Vec<u8>, Error> {
+        let mut body = Vec::new();
+        let mut step = [0u8; 3];
+        for _ in 0..10_000 {
+            match reader.read(&mut step) {
+                Ok(0) => return Ok(body),
+                Ok(n) => body.extend_from_slice(&step[..n]),
+                Err(e) => return Err(Error::from(e)),
+            }
+        }
+        panic!("the reader never ended");
+    }
+
+    #[test]
+    fn a_sized_body_is_read_to_its_length_and_what_follows_goes_back() {
+        let wire = b"hello worldGET / HTTP/1.1\r\n".to_vec();
+        let (mut reader, end) = BodyReader::from_bytes(wire, sized(11));
+        assert_eq!(
+            end.take_rest(),
+            None,
+            "nothing is handed back before the end"
+        );
+        assert_eq!(read_all(&mut reader).unwrap(), b"hello world");
+        assert!(reader.is_finished());
+        assert_eq!(reader.received(), 11);
+        assert_eq!(end.take_rest().unwrap(), b"GET / HTTP/1.1\r\n");
+    }
+
+    #[test]
+    fn a_chunked_body_is_decoded_and_stops_at_its_last_chunk() {
+        let wire = b"5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nTrailer: t\r\n\r\nNEXT".to_vec();
+        let (mut reader, end) = BodyReader::from_bytes(wire, chunked(1 << 20));
+        assert_eq!(read_all(&mut reader).unwrap(), b"hello world");
+        assert_eq!(end.take_rest().unwrap(), b"NEXT");
+    }
+
+    #[test]
+    fn an_empty_sized_body_has_ended_before_any_read() {
+        let (mut reader, end) = BodyReader::from_bytes(b"NEXT".to_vec(), sized(0));
+        assert_eq!(reader.read(&mut [0u8; 8]).unwrap(), 0);
+        assert_eq!(end.take_rest().unwrap(), b"NEXT");
+    }
+
+    #[test]
+    fn refusals_carry_the_status_the_client_gets_and_repeat() {
+        // Cut short: the connection ended before the declared length.
+        let (mut reader, end) = BodyReader::from_bytes(b"abc".to_vec(), sized(10));
+        let error = read_all(&mut reader).unwrap_err();
+        assert_eq!(
+            (error.status().as_u16(), error.message()),
+            (400, cut_short().message())
+        );
+        let again = Error::from(reader.read(&mut [0u8; 4]).unwrap_err());
+        assert_eq!(again.status().as_u16(), 400, "a failed body stays failed");
+        assert_eq!(
+            end.take_rest(),
+            None,
+            "a cut body leaves the connection to close"
+        );
+
+        // Over the limit, counted as chunks arrive.
+        let (mut reader, _) =
+            BodyReader::from_bytes(b"a\r\n0123456789\r\n0\r\n\r\n".to_vec(), chunked(4));
+        let error = read_all(&mut reader).unwrap_err();
+        assert_eq!(error.status().as_u16(), 413);
+        assert!(
+            error.message().contains("limit of 4 bytes"),
+            "{}",
+            error.message()
+        );
+
+        // Malformed framing.
+        let (mut reader, _) = BodyReader::from_bytes(b"zz\r\n".to_vec(), chunked(100));
+        assert_eq!(read_all(&mut reader).unwrap_err().status().as_u16(), 400);
+    }
+}

@@ -1,0 +1,319 @@
+//! Multipart bodies stream to their handler, over real sockets on
+//! 127.0.0.1: the handler reads a part while the rest of the body is still
+//! on its way, the connection carries on with the requests behind a body
+//! read to its end and closes behind one that was not, `100 Continue` is
+//! sent when the handler first reads, a stalled body is a 408, a chunked
+//! body is de-chunked under the route's limit, and uploads waiting for
+//! bytes stall nothing else. (Memory held by a large upload is measured in
+//! `upload_memory.rs`, alone in its process.)
+
+mod common;
+
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{assert_error, Running};
+use sutegi::extract::Multipart;
+use sutegi::{get, post, routes, Error, Limits};
+
+const BOUNDARY: &str = "stream-test-boundary";
+
+/// The start of a part, up to its content.
+fn part_head(name: &str, filename: Option<&str>) -> String {
+    let file = filename.map_or(String::new(), |f| format!("; filename=\"{f}\""));
+    format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n")
+}
+
+fn closing() -> String {
+    format!("\r\n--{BOUNDARY}--\r\n")
+}
+
+/// A whole form of `(name, content)` parts.
+fn form(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (i, (name, content)) in parts.iter().enumerate() {
+        if i > 0 {
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(part_head(name, None).as_bytes());
+        body.extend_from_slice(content);
+    }
+    body.extend_from_slice(closing().as_bytes());
+    body
+}
+
+fn head(path: &str, length: usize, extra: &str) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {length}\r\n{extra}\r\n"
+    )
+}
+
+/// Bytes of the first part the `/progress` handler has read so far.
+static FIRST_PART_READ: AtomicU64 = AtomicU64::new(0);
+
+/// Reports each part's size; while reading the first it publishes how far
+/// it got, so the test can see the handler at work mid-body.
+#[post("/progress", body_limit = "8MiB")]
+fn progress(mut form: Multipart) -> Result<String, Error> {
+    let mut sizes = Vec::new();
+    let mut first = true;
+    while let Some(mut field) = form.next_field()? {
+        let mut size = 0u64;
+        while let Some(chunk) = field.chunk()? {
+            size += chunk.len() as u64;
+            if first {
+                FIRST_PART_READ.store(size, Ordering::SeqCst);
+            }
+        }
+        first = false;
+        sizes.push(format!("{}={size}", field.name().unwrap_or("")));
+    }
+    Ok(sizes.join(","))
+}
+
+/// Counts the parts, reading each through `Read`.
+#[post("/count", body_limit = "1MiB")]
+fn count(mut form: Multipart) -> Result<String, Error> {
+    let mut total = 0;
+    let mut parts = 0;
+    while let Some(mut field) = form.next_field()? {
+        let mut content = Vec::new();
+        field.read_to_end(&mut content)?;
+        total += content.len();
+        parts += 1;
+    }
+    Ok(format!("{parts} parts, {total} bytes"))
+}
+
+/// Refuses before reading anything.
+#[post("/closed")]
+fn closed(_form: Multipart) -> Error {
+    Error::forbidden("uploads are closed")
+}
+
+#[get("/plaintext")]
+fn plaintext() -> &'static str {
+    "Hello, World!"
+}
+
+fn app() -> sutegi::Router {
+    routes![progress, count, closed, plaintext]
+}
+
+#[test]
+fn the_handler_reads_a_part_while_the_rest_of_the_body_is_on_its_way() {
+    let server = Running::start(Limits::default(), app());
+    let big = vec![b'a'; 200_000];
+    let body = form(&[("big", &big), ("small", b"xyz")]);
+    let sent_first = 150_000;
+    let mut conn = server.connect();
+    conn.send_ok(head("/progress", body.len(), "").as_bytes());
+    conn.send_ok(&body[..sent_first]);
+    // The body is not complete, yet the handler runs and reads what came.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while FIRST_PART_READ.load(Ordering::SeqCst) < 100_000 {
+        assert!(
+            Instant::now() < deadline,
+            "the handler did not see the first part before the body was whole (read {})",
+            FIRST_PART_READ.load(Ordering::SeqCst)
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    conn.send_ok(&body[sent_first..]);
+    let r = conn.response();
+    assert_eq!((r.status, r.text()), (200, "big=200000,small=3".to_owned()));
+    assert!(
+        !r.says_close(),
+        "a body read to its end keeps the connection"
+    );
+}
+
+#[test]
+fn requests_behind_a_streamed_body_are_answered_on_the_same_connection() {
+    let server = Running::start(Limits::default(), app());
+    let one = form(&[("a", b"hello"), ("b", &[b'x'; 70_000])]);
+    let two = form(&[("c", b"1")]);
+    let mut wire = head("/count", one.len(), "").into_bytes();
+    wire.extend_from_slice(&one);
+    wire.extend_from_slice(head("/count", two.len(), "").as_bytes());
+    wire.extend_from_slice(&two);
+    wire.extend_from_slice(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    let mut conn = server.connect();
+    conn.send_ok(&wire);
+    let answers: Vec<(u16, String)> = (0..3)
+        .map(|_| {
+            let r = conn.response();
+            assert!(!r.says_close(), "{}", conn.transcript());
+            (r.status, r.text())
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            (200, "2 parts, 70005 bytes".to_owned()),
+            (200, "1 parts, 1 bytes".to_owned()),
+            (200, "Hello, World!".to_owned()),
+        ]
+    );
+    conn.assert_open(Duration::from_millis(200), "three answers in a row");
+}
+
+#[test]
+fn a_body_the_handler_did_not_read_closes_the_connection_after_the_answer() {
+    let server = Running::start(Limits::default(), app());
+    let mut conn = server.connect();
+    // 1 MB declared, 10 KB sent: the refusal comes at once.
+    conn.send_ok(head("/closed", 1_000_000, "").as_bytes());
+    conn.send_ok(&[b'z'; 10_000]);
+    let r = conn.response();
+    assert_error(
+        &r,
+        403,
+        Some("uploads are closed"),
+        "refused before reading",
+    );
+    assert!(
+        r.says_close(),
+        "the unread body cannot be skipped: {}",
+        conn.transcript()
+    );
+    conn.assert_closed("an unread streamed body");
+}
+
+#[test]
+fn continue_is_sent_when_the_handler_first_reads_and_never_before_a_refusal() {
+    let server = Running::start(Limits::default(), app());
+    let body = form(&[("a", b"hello")]);
+    let mut conn = server.connect();
+    conn.send_ok(head("/count", body.len(), "Expect: 100-continue\r\n").as_bytes());
+    let interim = conn.response();
+    assert_eq!(interim.status, 100, "{}", conn.transcript());
+    conn.send_ok(&body);
+    let r = conn.response();
+    assert_eq!((r.status, r.text()), (200, "1 parts, 5 bytes".to_owned()));
+
+    let mut conn = server.connect();
+    conn.send_ok(head("/closed", body.len(), "Expect: 100-continue\r\n").as_bytes());
+    let r = conn.response();
+    assert_error(&r, 403, None, "a refusal instead of 100 Continue");
+}
+
+#[test]
+fn a_body_that_stops_arriving_is_refused_with_408() {
+    let limits = Limits {
+        body_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let server = Running::start(limits, app());
+    let body = form(&[("a", &[b'q'; 5_000])]);
+    let mut conn = server.connect();
+    conn.send_ok(head("/count", body.len(), "").as_bytes());
+    conn.send_ok(&body[..2_000]);
+    let started = Instant::now();
+    let r = conn.response();
+    assert_error(&r, 408, None, "a stalled streamed body");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "408 took {:?}",
+        started.elapsed()
+    );
+    conn.assert_closed("a body refused half way");
+}
+
+#[test]
+fn a_chunked_body_is_dechunked_and_held_to_the_routes_limit() {
+    let server = Running::start(Limits::default(), app());
+    let body = form(&[("a", b"hello"), ("b", &[b'x'; 40_000])]);
+    let mut wire = format!(
+        "POST /count HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    for piece in body.chunks(7_000) {
+        wire.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        wire.extend_from_slice(piece);
+        wire.extend_from_slice(b"\r\n");
+    }
+    wire.extend_from_slice(b"0\r\n\r\nGET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    let mut conn = server.connect();
+    conn.send_ok(&wire);
+    let r = conn.response();
+    assert_eq!(
+        (r.status, r.text()),
+        (200, "2 parts, 40005 bytes".to_owned())
+    );
+    assert_eq!(conn.response().text(), "Hello, World!");
+
+    // Over the route's 1 MiB, counted as the chunks arrive.
+    let mut conn = server.connect();
+    conn.send_ok(
+        format!(
+            "POST /count HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    let mut chunk = part_head("big", Some("big.bin")).into_bytes();
+    chunk.resize(600_000, b'y');
+    for _ in 0..2 {
+        let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+        framed.extend_from_slice(&chunk);
+        framed.extend_from_slice(b"\r\n");
+        if conn.send(&framed).is_err() {
+            break;
+        }
+    }
+    let r = conn.response();
+    assert_error(
+        &r,
+        413,
+        Some("limit of 1048576 bytes"),
+        "a chunked body over the route's limit",
+    );
+}
+
+#[test]
+fn uploads_waiting_for_their_bytes_stall_nothing_else() {
+    let server = Running::start(Limits::default(), app());
+    // More stalled uploads than the server has seats: each holds a
+    // handler waiting in a read.
+    let mut stalled = Vec::new();
+    for _ in 0..6 {
+        let mut conn = server.connect();
+        conn.send_ok(head("/count", 10_000, "").as_bytes());
+        conn.send_ok(part_head("a", None).as_bytes());
+        stalled.push(conn);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..20 {
+        let started = Instant::now();
+        let mut conn = server.connect();
+        conn.send_ok(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+        let r = conn.response();
+        assert_eq!(r.status, 200);
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "a fresh request waited {:?} behind stalled uploads",
+            started.elapsed()
+        );
+    }
+    drop(stalled);
+}
+
+/// `Read` on a field gives back the reader's own refusals.
+#[test]
+fn a_reader_error_reaches_the_handler_as_the_clients_status() {
+    let server = Running::start(Limits::default(), app());
+    let mut conn = server.connect();
+    // The connection ends before the declared length.
+    let body = form(&[("a", &[b'q'; 1_000])]);
+    conn.send_ok(head("/count", body.len() + 500, "").as_bytes());
+    conn.send_ok(&body);
+    conn.shutdown_write();
+    let r = conn.response();
+    assert_error(
+        &r,
+        400,
+        Some("ended before the request body did"),
+        "a body cut short",
+    );
+}
