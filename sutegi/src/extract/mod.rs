@@ -127,7 +127,7 @@ pub trait FromRequest<'r>: Sized {
     /// [`Request::take_body_reader`](crate::Request::take_body_reader),
     /// instead of the body buffered whole (`Multipart`). The router then
     /// runs the handler as soon as the head is parsed (see
-    /// [`HeadVerdict::StreamBody`](crate::HeadVerdict::StreamBody)).
+    /// [`HeadVerdict::StreamBody`](crate::server::HeadVerdict::StreamBody)).
     const STREAMS_BODY: bool = false;
 
     /// Builds the value from the request, or refuses it.

@@ -32,32 +32,15 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
-use super::codec::{ChunkedDecoder, Refusal};
+use super::codec::{Refusal, StreamFraming, StreamedBody};
 use super::limits::{BodyWindow, Limits};
+use super::request::Request;
 use crate::error::Error;
 
 /// How many bytes one read of a chunked body asks the socket for.
 const RAW_CHUNK: usize = 16 * 1024;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
-
-/// How a streamed body is framed on the wire, as its head declared.
-pub(crate) enum StreamFraming {
-    /// `Content-Length`: this many bytes.
-    Sized(u64),
-    /// `Transfer-Encoding: chunked`, decoded under the body limit.
-    Chunked(ChunkedDecoder),
-}
-
-/// A body the decoder left for the handler to read (see
-/// [`HeadVerdict::StreamBody`](super::HeadVerdict::StreamBody)).
-pub(crate) struct StreamedBody {
-    pub(crate) framing: StreamFraming,
-    /// The limit that applied, for the 413's message.
-    pub(crate) limit: u64,
-    /// The client waits for `100 Continue` before it sends the body.
-    pub(crate) expects_continue: bool,
-}
 
 /// Where the bytes come from after those already received.
 enum Input {
@@ -114,6 +97,29 @@ pub struct BodyReader {
     /// The first refusal, repeated by every later read.
     failed: Option<Error>,
     end: Arc<BodyEnd>,
+}
+
+/// Where a streamed body's reader waits to be taken: an extension, so
+/// requests with a buffered body (nearly all) carry nothing for it.
+struct StreamingBody(Mutex<Option<BodyReader>>);
+
+/// The request's side of a streamed body (kept here, beside the reader,
+/// so the request type knows nothing of sockets).
+impl Request {
+    /// The body as it arrives, on a route that streams its body (see
+    /// [`HeadVerdict::StreamBody`](super::HeadVerdict::StreamBody)); the
+    /// first call takes it, later ones (and every other request) get
+    /// `None`. On such a request [`body`](Request::body) is empty.
+    pub fn take_body_reader(&self) -> Option<BodyReader> {
+        let slot = self.extensions.get::<StreamingBody>()?;
+        slot.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Gives the request the reader of its body, which has not been read.
+    pub(crate) fn attach_body_reader(&mut self, reader: BodyReader) {
+        self.extensions
+            .insert(StreamingBody(Mutex::new(Some(reader))));
+    }
 }
 
 impl fmt::Debug for BodyReader {
@@ -382,6 +388,7 @@ fn timespec(wait: Duration) -> Timespec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::codec::ChunkedDecoder;
 
     fn sized(length: u64) -> StreamedBody {
         StreamedBody {

@@ -9,7 +9,6 @@
 use std::io::{self, BufRead};
 use std::net::{Ipv4Addr, SocketAddr};
 
-use super::body_reader::{StreamFraming, StreamedBody};
 use super::handler::HeadVerdict;
 use super::limits::Limits;
 use super::request::{Method, Request};
@@ -192,6 +191,23 @@ pub(crate) enum Outcome {
     /// decoder is left between requests: the body's bytes, and any behind
     /// it, are the [`BodyReader`](super::BodyReader)'s to read.
     StreamBody(Request, StreamedBody),
+}
+
+/// How a streamed body is framed on the wire, as its head declared.
+pub(crate) enum StreamFraming {
+    /// `Content-Length`: this many bytes.
+    Sized(u64),
+    /// `Transfer-Encoding: chunked`, decoded under the body limit.
+    Chunked(ChunkedDecoder),
+}
+
+/// A body the decoder left for the handler to read (see [`HeadVerdict::StreamBody`]).
+pub(crate) struct StreamedBody {
+    pub(crate) framing: StreamFraming,
+    /// The limit that applied, for the 413's message.
+    pub(crate) limit: u64,
+    /// The client waits for `100 Continue` before it sends the body.
+    pub(crate) expects_continue: bool,
 }
 
 enum DecodeState {

@@ -12,9 +12,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::Range;
-use std::sync::Mutex;
-
-use super::body_reader::BodyReader;
 
 /// The request methods the server recognises (RFC 9110 §9, plus `PATCH`).
 ///
@@ -365,21 +362,6 @@ impl Request {
         std::mem::take(&mut self.body)
     }
 
-    /// The body as it arrives, on a route that streams its body (see
-    /// [`HeadVerdict::StreamBody`](super::HeadVerdict::StreamBody)); the
-    /// first call takes it, later ones (and every other request) get
-    /// `None`. On such a request [`body`](Request::body) is empty.
-    pub fn take_body_reader(&self) -> Option<BodyReader> {
-        let slot = self.extensions.get::<StreamingBody>()?;
-        slot.0.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-
-    /// Gives the request the reader of its body, which has not been read.
-    pub(crate) fn attach_body_reader(&mut self, reader: BodyReader) {
-        self.extensions
-            .insert(StreamingBody(Mutex::new(Some(reader))));
-    }
-
     /// The address of the peer that sent the request. Behind a proxy this
     /// is the proxy; see the README on trusting `X-Forwarded-For`.
     pub fn peer_addr(&self) -> SocketAddr {
@@ -423,10 +405,6 @@ impl fmt::Debug for Request {
             .finish()
     }
 }
-
-/// Where a streamed body's reader waits to be taken: an extension, so
-/// requests with a buffered body (nearly all) carry nothing for it.
-struct StreamingBody(Mutex<Option<BodyReader>>);
 
 /// A type map for per-request values. Empty maps allocate nothing, so
 /// requests that no middleware touches pay nothing for it.
