@@ -8,7 +8,8 @@
 //!   ([`split`]), every way giving the same requests and refusals.
 //! - [`chunked_body_case`]: the resumable chunked decoder, its input a
 //!   chunked body after a fixed head, checked against a reference reading
-//!   of the RFC grammar ([`chunked`]).
+//!   of the RFC grammar ([`chunked`]), read by the connection and read by
+//!   a handler as it arrives (the streamed body of an upload route).
 //! - [`route_match_case`]: route matching and capture decoding under
 //!   arbitrary paths.
 //! - [`ws_upgrade_case`]: the WebSocket opening handshake under arbitrary
@@ -18,9 +19,12 @@
 //! Each input's first byte says how to cut the rest (see
 //! [`split::decode_every_way`]); the rest is what a client sent.
 
+use std::io::Read;
 use std::sync::OnceLock;
 
-use sutegi::{Handler, Method, Path, Request, Router, RouterHandler};
+use sutegi::server::HeadVerdict;
+use sutegi::test::TestClient;
+use sutegi::{Handler, Method, Path, Request, Response, Router, RouterHandler};
 
 pub mod chunked;
 pub mod split;
@@ -81,6 +85,61 @@ pub fn chunked_body_case(data: &[u8]) {
         (Some(_), other) => panic!("the reference accepts this body, the codec gave {other:?}"),
         (None, Some(Seen::Refused(_))) => {}
         (None, other) => panic!("the reference refuses this body, the codec gave {other:?}"),
+    }
+    // The same body read by a handler as it arrives (`BodyReader`, as an
+    // upload route does) decodes to the same bytes, or is refused.
+    let streamed = streamed_chunked_body(body);
+    match chunked::reference_chunked(body) {
+        Some((expected, _)) => assert_eq!(
+            streamed,
+            Ok(expected),
+            "the streamed body differs from the reference"
+        ),
+        None => assert!(
+            matches!(streamed, Err(400 | 413)),
+            "the reference refuses this body, the streamed reader gave {streamed:?}"
+        ),
+    }
+}
+
+/// A handler that reads its chunked body itself, through the reader the
+/// server gives a route that streams its body.
+struct StreamedEcho;
+
+impl Handler for StreamedEcho {
+    fn handle(&self, request: Request) -> Response {
+        let Some(mut reader) = request.take_body_reader() else {
+            return Response::with_body(500, "no body reader");
+        };
+        let mut body = Vec::new();
+        match reader.read_to_end(&mut body) {
+            Ok(_) => Response::with_body(200, body),
+            Err(error) => {
+                let refusal = sutegi::Error::from(error);
+                Response::with_body(refusal.status(), refusal.message().to_owned())
+            }
+        }
+    }
+
+    fn check_head(&self, _head: &Request) -> HeadVerdict {
+        HeadVerdict::StreamBody { limit: None }
+    }
+}
+
+/// `body` after [`CHUNKED_HEAD`], read as a streamed body: the decoded
+/// bytes, or the refusal's status.
+fn streamed_chunked_body(body: &[u8]) -> Result<Vec<u8>, u16> {
+    static CLIENT: OnceLock<TestClient> = OnceLock::new();
+    let client = CLIENT.get_or_init(|| TestClient::new(StreamedEcho));
+    let response = client
+        .post("/c")
+        .header("Host", "a")
+        .header("Transfer-Encoding", "chunked")
+        .body(body.to_vec())
+        .send();
+    match response.status() {
+        200 => Ok(response.body().to_vec()),
+        status => Err(status),
     }
 }
 
