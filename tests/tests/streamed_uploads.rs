@@ -317,3 +317,42 @@ fn a_reader_error_reaches_the_handler_as_the_clients_status() {
         "a body cut short",
     );
 }
+
+#[test]
+fn uploads_past_max_streamed_bodies_get_503_and_others_go_on() {
+    let limits = Limits {
+        max_streamed_bodies: 1,
+        ..Limits::default()
+    };
+    let server = Running::start(limits, app());
+    let body = form(&[("a", b"hello")]);
+    // The first upload holds the one place, waiting for its body.
+    let mut first = server.connect();
+    first.send_ok(head("/count", body.len(), "").as_bytes());
+    first.send_ok(&body[..10]);
+    std::thread::sleep(Duration::from_millis(200));
+
+    let mut second = server.connect();
+    second.send_ok(head("/count", body.len(), "").as_bytes());
+    let r = second.response();
+    assert_error(
+        &r,
+        503,
+        Some("too many uploads"),
+        "an upload over the bound",
+    );
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(r.says_close());
+
+    let mut plain = server.connect();
+    plain.send_ok(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(plain.response().status, 200, "other requests go on");
+
+    // Once the first is done, its place is free again.
+    first.send_ok(&body[10..]);
+    assert_eq!(first.response().text(), "1 parts, 5 bytes");
+    let mut third = server.connect();
+    third.send_ok(head("/count", body.len(), "").as_bytes());
+    third.send_ok(&body);
+    assert_eq!(third.response().text(), "1 parts, 5 bytes");
+}

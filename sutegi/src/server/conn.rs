@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::body_reader::{BodyEnd, BodyReader};
@@ -202,11 +203,43 @@ pub(crate) fn render_refusal<H: Handler + ?Sized>(
         },
         other => other.message().into(),
     };
-    let status = refusal.status();
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        handler.refuse_request(head, status, &message)
+    refuse_with_head(handler, head, refusal.status(), &message)
+}
+
+/// The handler's refusal of a request whose head it has (so a router's
+/// middleware runs around it); plain text if rendering it panics.
+fn refuse_with_head<H: Handler + ?Sized>(
+    handler: &H,
+    head: &Request,
+    status: u16,
+    message: &str,
+) -> Response {
+    catch_unwind(AssertUnwindSafe(|| {
+        handler.refuse_request(head, status, message)
     }))
-    .unwrap_or_else(|_| safe_refuse(handler, status, &message))
+    .unwrap_or_else(|_| safe_refuse(handler, status, message))
+}
+
+/// A place among the handlers reading a streamed body, given back when
+/// the handler is done.
+struct StreamedBodySlot<'a>(&'a AtomicUsize);
+
+impl<'a> StreamedBodySlot<'a> {
+    /// A place, unless `bound` handlers already hold one.
+    fn take(count: &'a AtomicUsize, bound: usize) -> Option<StreamedBodySlot<'a>> {
+        count
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| {
+                (held < bound).then_some(held + 1)
+            })
+            .ok()
+            .map(|_| StreamedBodySlot(count))
+    }
+}
+
+impl Drop for StreamedBodySlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// What became of a request's body by the time the handler answered.
@@ -236,6 +269,9 @@ pub(crate) struct Turn<'a, H> {
     pub(crate) closing: &'a dyn Fn() -> bool,
     /// Whether another stream may start (checked against `max_streams`).
     pub(crate) may_stream: &'a dyn Fn() -> bool,
+    /// Handlers reading a streamed body now (against
+    /// `max_streamed_bodies`).
+    pub(crate) streamed_bodies: &'a AtomicUsize,
     pub(crate) scratch: &'a mut ReadBuffer,
     pub(crate) out: &'a mut Vec<u8>,
 }
@@ -537,6 +573,13 @@ impl Conn {
                     // finds behind the body comes back as `pending`.
                     self.served += 1;
                     self.body_window = BodyWindow::default();
+                    let Some(_reading) = StreamedBodySlot::take(
+                        turn.streamed_bodies,
+                        turn.limits.max_streamed_bodies,
+                    ) else {
+                        turn.scratch.clear();
+                        return Err(self.refuse_streamed_body(turn, &request));
+                    };
                     let Ok(socket) = self.socket.try_clone() else {
                         return Err(Placement::Close(self));
                     };
@@ -563,6 +606,31 @@ impl Conn {
                     };
                 }
             }
+        }
+    }
+
+    /// Answers an upload over `max_streamed_bodies` 503 from its head,
+    /// through the layers, and closes: its body is not read.
+    fn refuse_streamed_body<H: Handler>(
+        self: Box<Self>,
+        turn: &mut Turn<'_, H>,
+        head: &Request,
+    ) -> Placement {
+        let mut response = refuse_with_head(
+            turn.handler,
+            head,
+            503,
+            "too many uploads are in progress; try again later",
+        );
+        response.set_header("Retry-After", "1");
+        let framing = ResponseFraming {
+            version: head.version(),
+            head_only: head.method() == Method::Head,
+            keep_alive: false,
+        };
+        match self.send_and_continue(turn, response, framing) {
+            Ok(conn) => conn.linger(turn.limits),
+            Err(next) => next,
         }
     }
 

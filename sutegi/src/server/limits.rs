@@ -114,6 +114,13 @@ pub struct Limits {
     /// request is answered 503 with `Retry-After: 1` and its connection
     /// closes, so no request waits without bound.
     pub queue_timeout: Duration,
+    /// Handlers reading a streamed request body at once: uploads to a
+    /// `Multipart` route, which hold their thread while the body arrives
+    /// (default 64). One more is answered 503 with `Retry-After: 1` from
+    /// its head and its connection closes. Kept below
+    /// `max_blocked_workers`, so clients trickling uploads cannot take
+    /// every spare thread from the other handlers.
+    pub max_streamed_bodies: usize,
     /// The largest WebSocket message, in bytes, after its fragments are
     /// joined; a larger one closes the socket with 1009 (default `None`:
     /// `max_body_bytes`).
@@ -149,6 +156,7 @@ impl Default for Limits {
             shutdown_grace: Duration::from_secs(20),
             max_blocked_workers: 256,
             queue_timeout: Duration::from_secs(10),
+            max_streamed_bodies: 64,
             ws_max_message_bytes: None,
             ws_ping_after: Duration::from_secs(30),
             ws_ping_timeout: Duration::from_secs(10),

@@ -45,6 +45,7 @@ fn turn(conn: Box<Conn>, limits: &Limits) -> Placement {
         limits,
         closing: &|| false,
         may_stream: &|| true,
+        streamed_bodies: &AtomicUsize::new(0),
         scratch: &mut scratch,
         out: &mut out,
     };

@@ -63,6 +63,7 @@ fn turn(conn: Box<Conn>, closing: bool, may_stream: bool) -> Placement {
         limits: &limits,
         closing: &closing,
         may_stream: &may_stream,
+        streamed_bodies: &AtomicUsize::new(0),
         scratch: &mut scratch,
         out: &mut out,
     };

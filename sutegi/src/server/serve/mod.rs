@@ -224,6 +224,7 @@ impl Server {
             phase: AtomicU8::new(Phase::Serving as u8),
             stop_streams: Arc::new(AtomicBool::new(false)),
             streams: AtomicUsize::new(0),
+            streamed_bodies: AtomicUsize::new(0),
             runners: Arc::default(),
             last_sweep: Mutex::new(Instant::now()),
         });
@@ -317,6 +318,8 @@ struct Shared<H> {
     /// began.
     stop_streams: Arc<AtomicBool>,
     streams: AtomicUsize,
+    /// Handlers reading a streamed body now, against `max_streamed_bodies`.
+    streamed_bodies: AtomicUsize,
     /// The threads streams run on.
     runners: Arc<StreamRunners>,
     last_sweep: Mutex<Instant>,

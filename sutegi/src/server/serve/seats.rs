@@ -247,6 +247,7 @@ impl<H: Handler> Shared<H> {
             limits: &self.limits,
             closing: &closing,
             may_stream: &may_stream,
+            streamed_bodies: &self.streamed_bodies,
             scratch: &mut buffers.scratch,
             out: &mut buffers.out,
         };
