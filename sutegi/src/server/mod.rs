@@ -57,6 +57,15 @@
 //! [`Limits::queue_timeout`] is answered 503 with `Retry-After`, in the
 //! handler's refusal shape. Accepting never waits for a handler.
 //!
+//! Request bodies arrive between turns: a connection whose body is still
+//! coming waits parked, and its handler runs once the body is whole. An
+//! upload route is the exception ([`HeadVerdict::StreamBody`]): its handler
+//! runs on the head and reads the body from the socket through a
+//! [`BodyReader`], so a file is written out as it arrives instead of being
+//! held in memory. Waiting for those bytes is blocking like any other, so
+//! the seat goes to a spare; [`Limits::max_streamed_bodies`] bounds how
+//! many uploads are read at once (503 past it).
+//!
 //! ## A socket leaves the poller before it closes
 //!
 //! Registering a socket with the poller is the server's only `unsafe`
