@@ -356,3 +356,33 @@ fn uploads_past_max_streamed_bodies_get_503_and_others_go_on() {
     third.send_ok(&body);
     assert_eq!(third.response().text(), "1 parts, 5 bytes");
 }
+
+/// A client that sends its whole upload before reading (as Python's
+/// `requests` does) still gets the early refusal: the closing connection
+/// keeps reading while the client keeps sending, past the 2 s a silent
+/// client gets.
+#[test]
+fn a_refused_upload_still_arriving_is_read_until_its_end_not_reset() {
+    let server = Running::start(Limits::default(), app());
+    let piece = vec![b'z'; 128 * 1024];
+    let total = piece.len() * 5;
+    let mut conn = server.connect();
+    conn.send_ok(head("/closed", total, "").as_bytes());
+    let started = Instant::now();
+    for i in 0..5 {
+        // One piece a second: the last goes out 4 s after the refusal.
+        let due = started + Duration::from_secs(i);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        if let Err(e) = conn.send(&piece) {
+            panic!("piece {i} at {:?}: {e}", started.elapsed());
+        }
+    }
+    let r = conn.response();
+    assert_error(
+        &r,
+        403,
+        Some("uploads are closed"),
+        "read after the whole upload was sent",
+    );
+    conn.assert_closed("a refused upload, read to its end");
+}

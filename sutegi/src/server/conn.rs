@@ -34,9 +34,13 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Reads per readiness event before the connection goes back in line, so
 /// one fast uploader cannot keep a worker to itself.
 const READS_PER_TURN: usize = 8;
-/// How long a closing connection waits for the client to finish sending
-/// before it is dropped (so the response is not lost to a reset).
+/// How long a closing connection waits for more of the client's bytes
+/// before it is dropped (so the response is not lost to a reset): a
+/// client still sending (the rest of an upload refused half way) extends
+/// it with each read, up to `LINGER_TOTAL`, as nginx's `lingering_close`.
 const LINGER: Duration = Duration::from_secs(2);
+/// The longest a closing connection lingers, however busy its client.
+const LINGER_TOTAL: Duration = Duration::from_secs(30);
 
 /// A worker's read buffer. Its bytes stay initialised across reads, so a
 /// read does not pay for zeroing 64 KiB first (it did: a tenth of the CPU
@@ -148,6 +152,8 @@ pub(crate) struct Conn {
     pub(crate) peer_slot: Option<PeerSlot>,
     pub(crate) wait: Wait,
     pub(crate) deadline: Instant,
+    /// While lingering: when it must end at the latest.
+    linger_ends: Option<Instant>,
     /// The last turn read the socket until it had nothing more (a read
     /// would block, or returned less than it asked). The readiness set
     /// reports a socket only when new bytes arrive (edge-triggered), so a
@@ -289,6 +295,7 @@ impl Conn {
             peer_slot: None,
             wait: Wait::New,
             deadline: Instant::now() + limits.idle_timeout,
+            linger_ends: None,
             drained: false,
         }
     }
@@ -379,6 +386,7 @@ impl Conn {
         let _ = self.socket.shutdown(Shutdown::Write);
         self.pending = Vec::new();
         self.wait_for(Wait::Lingering, limits);
+        self.linger_ends = Some(Instant::now() + LINGER_TOTAL);
         Placement::Park(self, Interest::Read)
     }
 
@@ -853,7 +861,11 @@ impl Conn {
         for _ in 0..16 {
             match (&*self.socket).read(&mut sink) {
                 Ok(0) => return Placement::Close(self),
-                Ok(_) => continue,
+                Ok(_) => {
+                    // Still sending: give it another spell, within the cap.
+                    let next = Instant::now() + LINGER;
+                    self.deadline = self.linger_ends.map_or(next, |ends| next.min(ends));
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.drained = true;
                     return Placement::Park(self, Interest::Read);
