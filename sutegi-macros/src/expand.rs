@@ -152,22 +152,8 @@ fn route_info(attr: &RouteAttr, handler: &Handler) -> TokenStream {
             quote_spanned!(ty.span()=> <#ty as ::sutegi::FromRequest>::state_requirement()
                 .map(|needed| needed.needed_by(::core::any::type_name::<#ty>())))
         });
-    let content_type_checks = handler
-        .args
-        .iter()
-        .filter(|a| a.kind == ArgKind::Extractor)
-        .map(|arg| {
-            let ty = &arg.ty;
-            quote_spanned!(ty.span()=> <#ty as ::sutegi::FromRequest>::CONTENT_TYPE_CHECK)
-        });
-    let streams_body = handler
-        .args
-        .iter()
-        .filter(|a| a.kind == ArgKind::Extractor)
-        .map(|arg| {
-            let ty = &arg.ty;
-            quote_spanned!(ty.span()=> <#ty as ::sutegi::FromRequest>::STREAMS_BODY)
-        });
+    let content_type_checks = extractor_consts(handler, "CONTENT_TYPE_CHECK");
+    let streams_body = extractor_consts(handler, "STREAMS_BODY");
     let wrapper = wrapper(attr, handler);
     quote! {
         ::sutegi::__private::RouteInfo {
@@ -188,6 +174,23 @@ fn route_info(attr: &RouteAttr, handler: &Handler) -> TokenStream {
             handler: #wrapper,
         }
     }
+}
+
+/// `<T as FromRequest>::NAME` for each extractor argument's type `T`,
+/// spanned at the type so an error points at the argument.
+fn extractor_consts<'h>(
+    handler: &'h Handler,
+    name: &str,
+) -> impl Iterator<Item = TokenStream> + 'h {
+    let name = Ident::new(name, Span::call_site());
+    handler
+        .args
+        .iter()
+        .filter(|a| a.kind == ArgKind::Extractor)
+        .map(move |arg| {
+            let ty = &arg.ty;
+            quote_spanned!(ty.span()=> <#ty as ::sutegi::FromRequest>::#name)
+        })
 }
 
 /// The closure the router calls: extract every argument (a refusal returns
