@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{assert_error, Running};
-use sutegi::extract::Multipart;
-use sutegi::{get, post, routes, Error, Limits};
+use sutegi::extract::{BodyReader, Multipart};
+use sutegi::{get, post, put, routes, Error, Limits};
 
 const BOUNDARY: &str = "stream-test-boundary";
 
@@ -92,13 +92,31 @@ fn closed(_form: Multipart) -> Error {
     Error::forbidden("uploads are closed")
 }
 
+/// Bytes of its body the `/raw` handler has read so far.
+static RAW_READ: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a raw body as it arrives, publishing how far it got.
+#[put("/raw", body_limit = "8MiB")]
+fn raw(mut body: BodyReader) -> Result<String, Error> {
+    let mut buf = [0u8; 16 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = body.read(&mut buf)?;
+        if n == 0 {
+            return Ok(format!("{total} bytes"));
+        }
+        total += n as u64;
+        RAW_READ.store(total, Ordering::SeqCst);
+    }
+}
+
 #[get("/plaintext")]
 fn plaintext() -> &'static str {
     "Hello, World!"
 }
 
 fn app() -> sutegi::Router {
-    routes![progress, count, closed, plaintext]
+    routes![progress, count, closed, raw, plaintext]
 }
 
 #[test]
@@ -385,4 +403,27 @@ fn a_refused_upload_still_arriving_is_read_until_its_end_not_reset() {
         "read after the whole upload was sent",
     );
     conn.assert_closed("a refused upload, read to its end");
+}
+
+#[test]
+fn a_raw_body_extractor_reads_a_put_while_it_arrives() {
+    let server = Running::start(Limits::default(), app());
+    let mut conn = server.connect();
+    conn.send_ok(b"PUT /raw HTTP/1.1\r\nHost: t\r\nContent-Type: application/octet-stream\r\nContent-Length: 300000\r\n\r\n");
+    conn.send_ok(&[b'r'; 200_000]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while RAW_READ.load(Ordering::SeqCst) < 150_000 {
+        assert!(
+            Instant::now() < deadline,
+            "the handler did not read the body before it was whole (read {})",
+            RAW_READ.load(Ordering::SeqCst)
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    conn.send_ok(&[b'r'; 100_000]);
+    let r = conn.response();
+    assert_eq!((r.status, r.text()), (200, "300000 bytes".to_owned()));
+    // The next request on the connection, chunked this time.
+    conn.send_ok(b"PUT /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3;x=y\r\nabc\r\n0\r\n\r\n");
+    assert_eq!(conn.response().text(), "8 bytes");
 }

@@ -1,16 +1,19 @@
 //! The raw body as an extractor: [`Bytes`], `Vec<u8>` and `String`, with
-//! any `Content-Type`.
+//! any `Content-Type`, and [`BodyReader`] for a body read as it arrives.
 //!
-//! Bodies with a format (`Json`, `Form`) have their own files; these three
-//! only copy the bytes (and check UTF-8 for `String`). An empty body is
-//! "absent", so their `Option` is `None` for it.
+//! Bodies with a format (`Json`, `Form`) have their own files; the first
+//! three only copy the bytes (and check UTF-8 for `String`). An empty body
+//! is "absent", so their `Option` is `None` for it. `BodyReader` streams:
+//! the route's handler runs on the head and reads the body from the
+//! socket, so a large `PUT` goes to disk without being held in memory.
 
+use std::convert::Infallible;
 use std::ops::Deref;
 
 use super::{optional, FromRequest, RequestContext};
 use crate::error::Error;
 use crate::respond::IntoResponse;
-use crate::server::Response;
+use crate::server::{BodyReader, Response};
 
 /// The raw request body as bytes (a copy; borrow `&Request` and read
 /// [`Request::body`](crate::Request::body) to avoid it). Any `Content-Type` is accepted.
@@ -96,5 +99,22 @@ fn text_body(body: &[u8]) -> Result<String, Error> {
             "the body is not UTF-8 text (invalid byte at offset {})",
             error.valid_up_to()
         ))),
+    }
+}
+
+impl<'r> FromRequest<'r> for BodyReader {
+    type Rejection = Infallible;
+    const READS_BODY: bool = true;
+    const STREAMS_BODY: bool = true;
+
+    /// The body as it arrives, any `Content-Type`: from the socket on a
+    /// route the server streams (every route taking it, through the
+    /// router), else from the body already read (a handler of your own,
+    /// an MCP tool call), copied.
+    fn from_request(cx: &'r RequestContext<'_>) -> Result<Self, Infallible> {
+        let request = cx.request();
+        Ok(request
+            .take_body_reader()
+            .unwrap_or_else(|| BodyReader::over(request.body().to_vec())))
     }
 }

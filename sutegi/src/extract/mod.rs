@@ -46,6 +46,7 @@ mod urlencoded;
 #[cfg(test)]
 mod tests;
 
+pub use crate::server::BodyReader;
 pub use auth::{AuthRealm, Authorization, Basic, Bearer, Credentials};
 pub use body::Bytes;
 pub use form::Form;
@@ -101,7 +102,7 @@ pub(crate) use crate::type_name::shorten_type_name;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler argument",
     label = "not a path capture and not an extractor",
-    note = "a handler argument is either a path capture (an argument named like a `{{name}}` in the path) or an extractor: `Query<T>`, `Json<T>`, `Form<T>`, `State<T>`, `Path<T>`, `Headers`, `Bytes`, `String`, `Vec<u8>`, `LastEventId`, `Extension<T>`, `Authorization<Bearer|Basic>`, `Multipart`, `CookieJar`, `SignedCookieJar`, `PrivateCookieJar`, `&Request`, or `Option`/`Result` of one",
+    note = "a handler argument is either a path capture (an argument named like a `{{name}}` in the path) or an extractor: `Query<T>`, `Json<T>`, `Form<T>`, `State<T>`, `Path<T>`, `Headers`, `Bytes`, `String`, `Vec<u8>`, `LastEventId`, `Extension<T>`, `Authorization<Bearer|Basic>`, `Multipart`, `BodyReader`, `CookieJar`, `SignedCookieJar`, `PrivateCookieJar`, `&Request`, or `Option`/`Result` of one",
     note = "to take your own type, implement `sutegi::FromRequest` for it"
 )]
 pub trait FromRequest<'r>: Sized {

@@ -72,14 +72,32 @@ impl BodyEnd {
 
 /// A request body read as it arrives, for routes that stream their body.
 ///
-/// Taken from the request with
-/// [`Request::take_body_reader`](super::Request::take_body_reader); the
+/// Take it as a handler argument (any `Content-Type`) to stream a raw
+/// body, such as a large `PUT`, to disk; the
 /// [`Multipart`](crate::extract::Multipart) extractor reads its parts from
-/// it. `read` returns the body's bytes, de-chunked, then `0` at its end; a
+/// it; a handler of your own takes it with
+/// [`Request::take_body_reader`](super::Request::take_body_reader). `read` returns the body's bytes, de-chunked, then `0` at its end; a
 /// refusal (413 over the body limit, 400 for a malformed or cut body, 408
 /// for a body that stalled or fell below `min_body_rate`) comes as an
 /// `io::Error` wrapping the [`Error`](crate::Error) the client should get.
 /// See the module docs for the model.
+///
+/// ```
+/// use sutegi::extract::BodyReader;
+/// use sutegi::{put, routes, test::TestClient, Error};
+///
+/// #[put("/files/{name}", body_limit = "1GiB")]
+/// fn store(name: String, mut body: BodyReader) -> Result<String, Error> {
+///     // A file in real code; `?` turns a refusal (413, 408, 400) back
+///     // into the status the client gets.
+///     let size = std::io::copy(&mut body, &mut std::io::sink())?;
+///     Ok(format!("{name}: {size} bytes"))
+/// }
+///
+/// let client = TestClient::new(routes![store]);
+/// let r = client.put("/files/a.bin").body(vec![7u8; 100_000]).send();
+/// assert_eq!(r.text(), "a.bin: 100000 bytes");
+/// ```
 pub struct BodyReader {
     input: Input,
     /// Received and not yet decoded: the bytes that came with the head,
@@ -156,6 +174,17 @@ impl BodyReader {
     /// than its framing says is refused as cut.
     pub(crate) fn from_bytes(received: Vec<u8>, body: StreamedBody) -> (BodyReader, Arc<BodyEnd>) {
         BodyReader::new(Input::Nothing, received, body)
+    }
+
+    /// A reader of a body already in memory, whole.
+    pub(crate) fn over(body: Vec<u8>) -> BodyReader {
+        let length = body.len() as u64;
+        let framing = StreamedBody {
+            framing: StreamFraming::Sized(length),
+            limit: length,
+            expects_continue: false,
+        };
+        BodyReader::from_bytes(body, framing).0
     }
 
     fn new(input: Input, raw: Vec<u8>, body: StreamedBody) -> (BodyReader, Arc<BodyEnd>) {
