@@ -86,6 +86,16 @@ fn count(mut form: Multipart) -> Result<String, Error> {
     Ok(format!("{parts} parts, {total} bytes"))
 }
 
+/// Set once the `/hold` handler runs.
+static HOLDING: AtomicU64 = AtomicU64::new(0);
+
+/// Says it started, then counts the parts like `/count`.
+#[post("/hold")]
+fn hold(form: Multipart) -> Result<String, Error> {
+    HOLDING.store(1, Ordering::SeqCst);
+    count(form)
+}
+
 /// Refuses before reading anything.
 #[post("/closed")]
 fn closed(_form: Multipart) -> Error {
@@ -116,7 +126,7 @@ fn plaintext() -> &'static str {
 }
 
 fn app() -> sutegi::Router {
-    routes![progress, count, closed, raw, plaintext]
+    routes![progress, count, hold, closed, raw, plaintext]
 }
 
 #[test]
@@ -346,9 +356,16 @@ fn uploads_past_max_streamed_bodies_get_503_and_others_go_on() {
     let body = form(&[("a", b"hello")]);
     // The first upload holds the one place, waiting for its body.
     let mut first = server.connect();
-    first.send_ok(head("/count", body.len(), "").as_bytes());
+    first.send_ok(head("/hold", body.len(), "").as_bytes());
     first.send_ok(&body[..10]);
-    std::thread::sleep(Duration::from_millis(200));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while HOLDING.load(Ordering::SeqCst) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the first upload never reached its handler"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
 
     let mut second = server.connect();
     second.send_ok(head("/count", body.len(), "").as_bytes());

@@ -254,8 +254,9 @@ enum BodyState<'a> {
     Read,
     /// Left on the wire (answered from the head).
     Unread,
-    /// Read by the handler itself; `end` says whether to its end.
-    Streamed(&'a BodyEnd),
+    /// Read by the handler itself, holding a place among the handlers
+    /// reading a streamed body; the `BodyEnd` says whether to its end.
+    Streamed(&'a BodyEnd, StreamedBodySlot<'a>),
 }
 
 /// Where a connection goes after its turn on a worker.
@@ -581,7 +582,7 @@ impl Conn {
                     // finds behind the body comes back as `pending`.
                     self.served += 1;
                     self.body_window = BodyWindow::default();
-                    let Some(_reading) = StreamedBodySlot::take(
+                    let Some(reading) = StreamedBodySlot::take(
                         turn.streamed_bodies,
                         turn.limits.max_streamed_bodies,
                     ) else {
@@ -596,7 +597,7 @@ impl Conn {
                     let (reader, end) =
                         BodyReader::from_socket(socket, received, body, turn.limits);
                     request.attach_body_reader(reader);
-                    self = self.answer(turn, request, BodyState::Streamed(&end))?;
+                    self = self.answer(turn, request, BodyState::Streamed(&end, reading))?;
                     turn.scratch.extend_from_slice(&self.pending);
                     self.pending = Vec::new();
                 }
@@ -662,7 +663,9 @@ impl Conn {
         let body_unread = match body {
             BodyState::Read => false,
             BodyState::Unread => true,
-            BodyState::Streamed(end) => match end.take_rest() {
+            // The handler is done with the body: its place is free
+            // before the answer goes out.
+            BodyState::Streamed(end, _reading) => match end.take_rest() {
                 Some(rest) => {
                     self.pending = rest;
                     false
