@@ -444,3 +444,30 @@ fn a_raw_body_extractor_reads_a_put_while_it_arrives() {
     conn.send_ok(b"PUT /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3;x=y\r\nabc\r\n0\r\n\r\n");
     assert_eq!(conn.response().text(), "8 bytes");
 }
+
+#[test]
+fn a_body_trickling_below_min_body_rate_is_refused_with_408() {
+    let limits = Limits {
+        min_body_rate: 1_000,
+        body_rate_window: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let server = Running::start(limits, app());
+    let body = form(&[("a", &[b'q'; 20_000])]);
+    let mut conn = server.connect();
+    conn.send_ok(head("/count", body.len(), "").as_bytes());
+    // 100 bytes every 200 ms: never silent, half the rate.
+    let started = Instant::now();
+    for piece in body.chunks(100).take(40) {
+        if conn.send(piece).is_err() || !conn.peek_raw(1, Duration::from_millis(200)).is_empty() {
+            break;
+        }
+    }
+    let r = conn.response();
+    assert_error(&r, 408, None, "a streamed body below the minimum rate");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "408 came after {:?}",
+        started.elapsed()
+    );
+}

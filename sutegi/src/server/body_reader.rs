@@ -1,6 +1,7 @@
 //! Request bodies read while the handler runs: the [`BodyReader`] a route
 //! that streams its body (a [`Multipart`](crate::extract::Multipart)
-//! upload) gets instead of a body buffered whole.
+//! upload, or a handler taking the `BodyReader` itself) gets instead of a
+//! body buffered whole.
 //!
 //! Most bodies are read by the connection, between the worker's turns,
 //! into one buffer the handler borrows: cheap for the JSON bodies of an
@@ -76,7 +77,9 @@ impl BodyEnd {
 /// body, such as a large `PUT`, to disk; the
 /// [`Multipart`](crate::extract::Multipart) extractor reads its parts from
 /// it; a handler of your own takes it with
-/// [`Request::take_body_reader`](super::Request::take_body_reader). `read` returns the body's bytes, de-chunked, then `0` at its end; a
+/// [`Request::take_body_reader`](super::Request::take_body_reader).
+///
+/// `read` returns the body's bytes, de-chunked, then `0` at its end; a
 /// refusal (413 over the body limit, 400 for a malformed or cut body, 408
 /// for a body that stalled or fell below `min_body_rate`) comes as an
 /// `io::Error` wrapping the [`Error`](crate::Error) the client should get.
@@ -260,21 +263,18 @@ impl BodyReader {
                 return Err(self.fail(error));
             }
         }
-        let mut deadline = window.deadline(Instant::now(), self.received, limits);
+        // From when the handler asks (its own pace is not the client's),
+        // and within the current rate window, which moves on each time
+        // its quota has arrived.
+        let deadline = window.deadline(Instant::now(), self.received, limits);
         loop {
             match socket.read(buf) {
                 Ok(0) => return Err(self.fail(cut_short())),
-                Ok(n) => {
-                    window.deadline(Instant::now(), self.received + n as u64, limits);
-                    return Ok(n);
-                }
+                Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if !wait_for(socket, PollFlags::IN, deadline)? {
                         return Err(self.refusal(Refusal::Timeout));
                     }
-                    // Woken with bytes: the next read makes progress, so
-                    // the deadline only matters if it does not.
-                    deadline = deadline.max(Instant::now());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
