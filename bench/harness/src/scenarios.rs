@@ -705,6 +705,18 @@ fn load_line(scenario: &str, j: &Value) -> String {
     }
 }
 
+/// wrk's per-request timeout for a cell whose requests carry `body`
+/// bytes: 2 s, but 10 s for megabyte bodies, which the slowest peers
+/// (thread-per-connection, copying) take longer than 2 s to echo under 16
+/// connections without being stuck. A request past it is an error.
+fn wrk_timeout(body: usize) -> &'static str {
+    if body >= 1 << 20 {
+        "10s"
+    } else {
+        "2s"
+    }
+}
+
 /// Runs wrk for one cell against a running server and reads the server's
 /// CPU time and footprint around it. wrk runs with `set.wrk_threads`
 /// threads, pinned as the layout says.
@@ -727,7 +739,7 @@ fn wrk(
         format!("-c{}", def.conns),
         format!("-d{secs}s"),
         "--timeout".into(),
-        "2s".into(),
+        wrk_timeout(def.body).into(),
         "-s".into(),
         set.lua.display().to_string(),
         url,
