@@ -43,6 +43,20 @@ fn form(parts: &[(&str, &[u8])]) -> Vec<u8> {
     body
 }
 
+/// Waits (at most 10 s) until a handler has published `at_least` in
+/// `count`, failing with what was awaited and how far it got.
+fn wait_for_count(count: &AtomicU64, at_least: u64, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count.load(Ordering::SeqCst) < at_least {
+        assert!(
+            Instant::now() < deadline,
+            "waited 10 s for {what} (at {} of {at_least})",
+            count.load(Ordering::SeqCst)
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn head(path: &str, length: usize, extra: &str) -> String {
     format!(
         "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {length}\r\n{extra}\r\n"
@@ -139,15 +153,11 @@ fn the_handler_reads_a_part_while_the_rest_of_the_body_is_on_its_way() {
     conn.send_ok(head("/progress", body.len(), "").as_bytes());
     conn.send_ok(&body[..sent_first]);
     // The body is not complete, yet the handler runs and reads what came.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while FIRST_PART_READ.load(Ordering::SeqCst) < 100_000 {
-        assert!(
-            Instant::now() < deadline,
-            "the handler did not see the first part before the body was whole (read {})",
-            FIRST_PART_READ.load(Ordering::SeqCst)
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_count(
+        &FIRST_PART_READ,
+        100_000,
+        "the handler to see the first part before the body was whole",
+    );
     conn.send_ok(&body[sent_first..]);
     let r = conn.response();
     assert_eq!((r.status, r.text()), (200, "big=200000,small=3".to_owned()));
@@ -358,14 +368,7 @@ fn uploads_past_max_streamed_bodies_get_503_and_others_go_on() {
     let mut first = server.connect();
     first.send_ok(head("/hold", body.len(), "").as_bytes());
     first.send_ok(&body[..10]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while HOLDING.load(Ordering::SeqCst) == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the first upload never reached its handler"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_count(&HOLDING, 1, "the first upload to reach its handler");
 
     let mut second = server.connect();
     second.send_ok(head("/count", body.len(), "").as_bytes());
@@ -428,15 +431,11 @@ fn a_raw_body_extractor_reads_a_put_while_it_arrives() {
     let mut conn = server.connect();
     conn.send_ok(b"PUT /raw HTTP/1.1\r\nHost: t\r\nContent-Type: application/octet-stream\r\nContent-Length: 300000\r\n\r\n");
     conn.send_ok(&[b'r'; 200_000]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while RAW_READ.load(Ordering::SeqCst) < 150_000 {
-        assert!(
-            Instant::now() < deadline,
-            "the handler did not read the body before it was whole (read {})",
-            RAW_READ.load(Ordering::SeqCst)
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_count(
+        &RAW_READ,
+        150_000,
+        "the handler to read the body before it was whole",
+    );
     conn.send_ok(&[b'r'; 100_000]);
     let r = conn.response();
     assert_eq!((r.status, r.text()), (200, "300000 bytes".to_owned()));
